@@ -21,7 +21,7 @@ export interface Pdu {
   auth_events: EventReference[];
   depth: number;
   origin_server_ts: number;
-  hashes?: { sha256?: string; [alg: string]: string | undefined };
+  hashes?: { [alg: string]: string };
   signatures?: Record<string, Record<string, string>>;
   unsigned?: JsonObject;
   /** Top-level before room version 11, in `content` from v11 on. */

@@ -1,0 +1,87 @@
+/**
+ * Builds the Hono app: request id and logging, CORS, per-request dependencies, the error handler
+ * and every API module (DESIGN §2).
+ */
+import { Hono } from "hono";
+import { registerAccountRoutes } from "./api/client/account";
+import { registerDeviceRoutes } from "./api/client/devices";
+import { registerLoginRoutes } from "./api/client/login";
+import { registerProfileRoutes } from "./api/client/profile";
+import { registerRegistrationRoutes } from "./api/client/register";
+import { registerDiscoveryRoutes } from "./api/client/versions";
+import { registerSharedSecretRoutes } from "./api/admin/shared-secret-register";
+import type { AppEnv } from "./api/app-env";
+import { MatrixError, unrecognized } from "./api/errors";
+import { registerHealthRoutes } from "./api/health";
+import { registerServerKeyRoutes } from "./api/keys/server-keys";
+import { knownPaths } from "./api/route";
+import { getConfig } from "./config";
+import { makeDeps } from "./services/deps";
+import { randomToken } from "./services/random";
+
+/** Spec: Client-Server § Web Browser Clients — every response carries these. */
+const CORS_HEADERS: Record<string, string> = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+  "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+};
+
+export function buildApp(): Hono<AppEnv> {
+  // strict: false — clients send `/state/m.room.topic/` for empty state keys (shared/CLIENTS.md).
+  const app = new Hono<AppEnv>({ strict: false });
+
+  app.use("*", async (c, next) => {
+    const started = Date.now();
+    const requestId = c.req.header("cf-ray") ?? randomToken(9);
+    c.set("requestId", requestId);
+    const config = getConfig(c.env);
+    c.set("deps", makeDeps(c.env, config));
+    if (c.req.method === "OPTIONS") {
+      c.res = new Response(null, { status: 204 });
+    } else {
+      await next();
+    }
+    for (const [k, v] of Object.entries(CORS_HEADERS)) c.res.headers.set(k, v);
+    if (config.requestLogs) {
+      console.log(
+        JSON.stringify({
+          request_id: requestId,
+          method: c.req.method,
+          route: c.req.routePath === "*" ? "unmatched" : c.req.routePath,
+          status: c.res.status,
+          ms: Date.now() - started,
+        }),
+      );
+    }
+  });
+
+  registerHealthRoutes(app);
+  registerDiscoveryRoutes(app);
+  registerLoginRoutes(app);
+  registerRegistrationRoutes(app);
+  registerAccountRoutes(app);
+  registerDeviceRoutes(app);
+  registerProfileRoutes(app);
+  registerServerKeyRoutes(app);
+  registerSharedSecretRoutes(app);
+
+  // A path that exists under another method answers 405; anything else 404 (spec: § API standards).
+  const pathProbe = new Hono({ strict: false });
+  for (const { path } of knownPaths) pathProbe.all(path, (c) => c.body(null, 200));
+  app.notFound(async (c) => {
+    const probe = await pathProbe.request(new URL(c.req.url).pathname);
+    if (probe.status === 200) return c.json(unrecognized("Unrecognized request: method not allowed").toJSON(), 405);
+    return c.json(unrecognized().toJSON(), 404);
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof MatrixError) {
+      return c.json(err.toJSON(), err.status);
+    }
+    // Anything else is our fault: log it with the request id, tell the client nothing internal.
+    console.error(JSON.stringify({ request_id: c.get("requestId"), error: String(err), stack: err instanceof Error ? err.stack : undefined }));
+    return c.json({ errcode: "M_UNKNOWN", error: "Internal server error" }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,20 @@
+/** Registration tokens: the configured secret, or tokens stored in D1 with use limits and expiry. */
+import { consumeRegistrationTokenStatement, getRegistrationToken } from "../storage/d1/registration-tokens";
+import type { Deps } from "./deps";
+import { timingSafeEqual } from "./random";
+
+export async function checkRegistrationToken(deps: Deps, token: string): Promise<boolean> {
+  const configured = deps.config.registrationToken;
+  if (configured && timingSafeEqual(token, configured)) return true;
+  const row = await getRegistrationToken(deps.env.DB, token);
+  if (!row) return false;
+  if (row.expiry_time !== null && row.expiry_time <= deps.now()) return false;
+  return row.uses_allowed === null || row.completed < row.uses_allowed;
+}
+
+/** The statement that spends one use of a stored token, run in the same batch that creates the account. */
+export function spendRegistrationTokenStatement(deps: Deps, token: string): D1PreparedStatement | undefined {
+  const configured = deps.config.registrationToken;
+  if (configured && timingSafeEqual(token, configured)) return undefined;
+  return consumeRegistrationTokenStatement(deps.env.DB, token, deps.now());
+}
