@@ -41,7 +41,9 @@ export function isPowerEvent(ev: RoomEvent): boolean {
 export function senderPowerLevel(eventId: string, source: EventSource, version: RoomVersion): number {
   const graph = EventGraph.of(source);
   const ev = graph.get(eventId);
-  if (!ev) return 0;
+  // The create event cites no auth events, so it finds no power levels and no creator. Synapse
+  // and Ruma both rank it at 0 (it only competes in the sort when it is itself conflicted).
+  if (!ev || ev.type === "m.room.create") return 0;
   const byKey = new Map<StateKey, RoomEvent>();
   for (const aid of graph.authEvents(eventId)) {
     const aev = graph.get(aid);
@@ -51,7 +53,7 @@ export function senderPowerLevel(eventId: string, source: EventSource, version: 
   }
   const createKey = stateKey("m.room.create", "");
   if (version.roomIdFromCreateEvent && !byKey.has(createKey)) {
-    const createId = ev.type === "m.room.create" ? eventId : createEventIdOfRoom(ev.room_id ?? "");
+    const createId = createEventIdOfRoom(ev.room_id ?? "");
     const create = createId === undefined ? undefined : graph.get(createId);
     if (create) byKey.set(createKey, create);
   }
