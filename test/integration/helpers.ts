@@ -5,6 +5,8 @@ import type { Env } from "../../src/env";
 
 export const testEnv = env as unknown as Env;
 
+export const PASSWORD = "correct horse battery staple";
+
 export interface JsonResponse<T = any> {
   status: number;
   body: T;
@@ -13,7 +15,8 @@ export interface JsonResponse<T = any> {
 
 export interface RequestOptions {
   body?: unknown;
-  rawBody?: string;
+  /** Sent as is: a string, raw bytes (e.g. invalid UTF-8) or a stream (no Content-Length). */
+  rawBody?: string | Uint8Array | ReadableStream<Uint8Array>;
   token?: string;
   headers?: Record<string, string>;
   /** Run against a variant of the environment (e.g. another registration mode). */
@@ -24,14 +27,14 @@ let overriddenApp: ReturnType<typeof buildApp> | undefined;
 
 export async function call<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  let body: string | undefined;
+  let body: string | Uint8Array | ReadableStream<Uint8Array> | undefined;
   if (opts.rawBody !== undefined) body = opts.rawBody;
   else if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     headers["content-type"] = "application/json";
   }
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const request = new Request(`https://test.local${path}`, { method, headers, body });
+  const request = new Request(`https://test.local${path}`, { method, headers, body } as RequestInit);
   let res: Response;
   if (opts.envOverrides) {
     overriddenApp ??= buildApp();
@@ -56,10 +59,36 @@ export function uniqueName(prefix = "user"): string {
 }
 
 /** Registers a user through the open-registration flow and returns its login. */
-export async function registerUser(username = uniqueName(), password = "correct horse battery staple", extra: Record<string, unknown> = {}) {
+export async function registerUser(username = uniqueName(), password = PASSWORD, extra: Record<string, unknown> = {}) {
   const res = await call("POST", "/_matrix/client/v3/register", {
     body: { username, password, auth: { type: "m.login.dummy" }, ...extra },
   });
   if (res.status !== 200) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...(res.body as { user_id: string; access_token: string; device_id: string; refresh_token?: string }), username, password };
 }
+
+/** Password login; returns the raw response so tests can assert on failures too. */
+export function login(user: string, password: string = PASSWORD, extra: Record<string, unknown> = {}, opts: RequestOptions = {}) {
+  return call("POST", "/_matrix/client/v3/login", {
+    ...opts,
+    body: { type: "m.login.password", identifier: { type: "m.id.user", user }, password, ...extra },
+  });
+}
+
+/** Logs in and fails the test if that doesn't work. */
+export async function loginOk(user: string, password: string = PASSWORD, extra: Record<string, unknown> = {}) {
+  const res = await login(user, password, extra);
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { user_id: string; access_token: string; device_id: string; refresh_token?: string; expires_in_ms?: number };
+}
+
+/** The `auth` dict of an m.login.password UIA stage. */
+export function passwordAuth(userId: string, password: string = PASSWORD, session?: string) {
+  return { type: "m.login.password", identifier: { type: "m.id.user", user: userId }, password, ...(session ? { session } : {}) };
+}
+
+export function whoami(token: string) {
+  return call("GET", "/_matrix/client/v3/account/whoami", { token });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

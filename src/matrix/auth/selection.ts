@@ -3,7 +3,7 @@
  * selection), and the rules about the `auth_events` list itself (rooms/v1 rule 2, v12 rule 3).
  */
 import type { JsonObject } from "../canonical-json";
-import { authEventIds, type RoomEvent } from "../events";
+import type { RoomEvent } from "../events";
 import type { RoomVersion } from "../room-versions";
 import { isJsonObject, own, ownObject, ownString } from "./json";
 import { ALLOW, deny, EventType, Membership, type AuthResult } from "./types";
@@ -81,8 +81,10 @@ export function checkAuthEventsShape(
   version: RoomVersion,
   options: AuthEventsShapeOptions = {},
 ): AuthResult {
-  const ids = authEventIds(event);
-  if (!Array.isArray(event.auth_events)) return deny("auth_events is not a list");
+  const refs: unknown = event.auth_events;
+  if (!Array.isArray(refs)) return deny("auth_events is not a list");
+  // v1–2 list [event_id, hashes] pairs, v3+ plain ids (see events.ts); anything else is malformed.
+  const ids = refs.map((r: unknown) => (typeof r === "string" ? r : Array.isArray(r) ? (r[0] as unknown) : undefined));
   if (event.type === EventType.create) {
     return ids.length === 0 ? ALLOW : deny("m.room.create must not have auth_events");
   }

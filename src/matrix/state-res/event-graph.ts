@@ -7,6 +7,7 @@
  * lookup for the duration of one call; nothing is cached across calls, because the caller's
  * store is the source of truth and may learn about rejections in between.
  */
+import type { CheckEventAuthOptions } from "../auth";
 import { authEventIds, type RoomEvent } from "../events";
 
 /** Reads one event of the room by id; `undefined` when the server does not have it. */
@@ -19,6 +20,11 @@ export interface StateResOptions {
    * checks; they are otherwise handled as usual. Defaults to "nothing is rejected".
    */
   isRejected?: (eventId: string) => boolean;
+  /**
+   * Passed to every authorization check, e.g. the third-party-invite signature verdicts (which
+   * need asynchronous ed25519 and so are decided beforehand). Without them such invites fail.
+   */
+  authOptions?: CheckEventAuthOptions;
 }
 
 /** Anything the building blocks accept as a source of events. */

@@ -32,7 +32,7 @@ export function resolveState(
   const graph = new EventGraph(getEvent);
   switch (version.stateRes) {
     case "v1":
-      return resolveV1(version, stateSets, graph);
+      return resolveV1(version, stateSets, graph, options);
     case "v2":
     case "v2.1":
       return resolveV2(version, stateSets, graph, options);

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { checkEventAuth } from "../auth";
 import { splitStateKey, stateKey, type RoomEvent, type StateKey, type StateMap } from "../events";
 import type { RoomVersion } from "../room-versions";
-import { EventGraph, type EventSource } from "./event-graph";
+import { EventGraph, type EventSource, type StateResOptions } from "./event-graph";
 
 const POWER_LEVELS_KEY = stateKey("m.room.power_levels", "");
 
@@ -62,7 +62,12 @@ function byDepthDescSha1Asc(a: Candidate, b: Candidate): number {
   return a.sha1 < b.sha1 ? -1 : a.sha1 > b.sha1 ? 1 : 0;
 }
 
-export function resolveV1(version: RoomVersion, stateSets: readonly StateMap[], source: EventSource): StateMap {
+export function resolveV1(
+  version: RoomVersion,
+  stateSets: readonly StateMap[],
+  source: EventSource,
+  options: StateResOptions = {},
+): StateMap {
   const graph = EventGraph.of(source);
   const { unconflicted, conflicted } = separateStateV1(stateSets);
   const resolved: StateMap = new Map(unconflicted);
@@ -92,6 +97,7 @@ export function resolveV1(version: RoomVersion, stateSets: readonly StateMap[], 
         return id === undefined ? undefined : graph.get(id);
       },
       version,
+      options.authOptions,
     ).ok;
   };
 

@@ -90,7 +90,7 @@ export function iterativeAuthChecks(
       }
       return fromAuthEvents.get(k);
     };
-    const result = checkEventAuth(event, lookup, version);
+    const result = checkEventAuth(event, lookup, version, options.authOptions);
     if (result.ok) state.set(stateKey(event.type, event.state_key), eventId);
   }
   return state;

@@ -1,0 +1,75 @@
+/**
+ * The room Durable Object's SQLite schema. Numbered and append-only like D1 migrations: never
+ * edit a step that has landed; add the next one.
+ */
+import type { Sql } from "./sql";
+
+const MIGRATIONS: string[] = [
+  // 1: the event graph.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  -- Every event this room has seen. 'stream' is the room's own stream ordering: the order in
+  -- which events were accepted here, used for sync positions and pagination.
+  CREATE TABLE events (
+    stream INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    state_key TEXT,
+    sender TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    origin_server_ts INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    -- state after this event; NULL for rejected events and outliers
+    state_group INTEGER,
+    rejected TEXT,
+    soft_failed INTEGER NOT NULL DEFAULT 0,
+    outlier INTEGER NOT NULL DEFAULT 0,
+    redacted_by TEXT,
+    txn_sender TEXT,
+    txn_device TEXT,
+    txn_id TEXT
+  );
+  CREATE INDEX events_ts ON events (origin_server_ts);
+  CREATE UNIQUE INDEX events_txn ON events (txn_sender, txn_device, txn_id) WHERE txn_id IS NOT NULL;
+  -- State groups are stored as deltas on a previous group; a full snapshot is taken when a chain
+  -- grows long, so loading any group reads a bounded number of rows.
+  CREATE TABLE state_groups (id INTEGER PRIMARY KEY AUTOINCREMENT, prev_group INTEGER, chain_length INTEGER NOT NULL);
+  CREATE TABLE state_group_entries (
+    group_id INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    state_key TEXT NOT NULL,
+    -- NULL: the key is absent in this group although the previous one had it
+    event_id TEXT,
+    PRIMARY KEY (group_id, type, state_key)
+  );
+  CREATE TABLE current_state (type TEXT NOT NULL, state_key TEXT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (type, state_key));
+  CREATE TABLE forward_extremities (event_id TEXT PRIMARY KEY);
+  CREATE TABLE relations (
+    event_id TEXT PRIMARY KEY,
+    parent_id TEXT NOT NULL,
+    rel_type TEXT NOT NULL,
+    type TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    aggregation_key TEXT,
+    stream INTEGER NOT NULL
+  );
+  CREATE INDEX relations_parent ON relations (parent_id, rel_type, stream);
+  `,
+];
+
+export function migrate(sql: Sql): void {
+  sql.run("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
+  const row = sql.all<{ version: number }>("SELECT version FROM _schema")[0];
+  let version = row?.version ?? 0;
+  if (!row) sql.run("INSERT INTO _schema (version) VALUES (0)");
+  while (version < MIGRATIONS.length) {
+    const step = MIGRATIONS[version]!;
+    sql.transaction(() => {
+      // Comments are dropped before splitting, so a ';' inside one can't cut a statement.
+      const body = step.replace(/--[^\n]*/g, "");
+      for (const statement of body.split(";").map((s) => s.trim()).filter(Boolean)) sql.run(statement);
+      sql.run("UPDATE _schema SET version = ?", version + 1);
+    });
+    version += 1;
+  }
+}
