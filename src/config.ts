@@ -30,6 +30,8 @@ export interface Config {
     registerPerIp: RateLimit;
   };
   requestLogs: boolean;
+  /** Version of new rooms when the client names none (see docs/design/default-room-version.md). */
+  defaultRoomVersion: string;
   /** User ids reserved for application services (M_EXCLUSIVE on registration). */
   exclusiveUserNamespaces: RegExp[];
 }
@@ -68,6 +70,12 @@ function parseRegexList(value: string | undefined): RegExp[] {
   });
 }
 
+function parseDefaultRoomVersion(value: string | undefined): string {
+  const v = value?.trim() || "11";
+  if (v !== "10" && v !== "11" && v !== "12") throw new ConfigError("DEFAULT_ROOM_VERSION must be 10, 11 or 12");
+  return v;
+}
+
 const SERVER_NAME = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(:\d{1,5})?$/;
 
 export function readConfig(env: Env): Config {
@@ -92,6 +100,7 @@ export function readConfig(env: Env): Config {
     },
     requestLogs: (env.REQUEST_LOGS ?? "on") !== "off",
     exclusiveUserNamespaces: parseRegexList(env.EXCLUSIVE_USER_NAMESPACES),
+    defaultRoomVersion: parseDefaultRoomVersion(env.DEFAULT_ROOM_VERSION),
   };
 }
 

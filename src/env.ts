@@ -29,6 +29,8 @@ export interface Env {
   RATE_LIMIT_REGISTER_IP?: string;
   ACCESS_TOKEN_LIFETIME_MS?: string;
   REQUEST_LOGS?: string;
+  /** 10, 11 or 12; see docs/design/default-room-version.md. */
+  DEFAULT_ROOM_VERSION?: string;
   /** Comma-separated regexes of user ids reserved for application services. */
   EXCLUSIVE_USER_NAMESPACES?: string;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { joinAuthorisingSignature } from "./membership";
 import { getRoomVersion } from "../room-versions";
-import { ALICE, ALL_VERSIONS, BOB, CAROL, DAVE, EVE, standardRoom, TestRoom } from "./test-room";
+import type { JsonObject } from "../canonical-json";
+import { ALICE, ALL_VERSIONS, BOB, CAROL, DAVE, EVE, standardRoom, TestRoom, type EventSpec } from "./test-room";
 
 describe("m.room.member shape", () => {
   for (const v of ["1", "12"]) {
@@ -251,12 +252,11 @@ describe("invite from a third-party invite", () => {
     });
     return room;
   };
-  const tpiInvite = (sender: string, target: string, signed: Record<string, unknown> | null = { mxid: target, token: "tok", signatures: {} }) => ({
-    type: "m.room.member",
-    sender,
-    state_key: target,
-    content: { membership: "invite", third_party_invite: signed === null ? { display_name: "x" } : { display_name: "x", signed: signed as never } },
-  });
+  const tpiInvite = (sender: string, target: string, signed: JsonObject | null = { mxid: target, token: "tok", signatures: {} }): EventSpec => {
+    const tpi: JsonObject = { display_name: "x" };
+    if (signed !== null) tpi.signed = signed;
+    return { type: "m.room.member", sender, state_key: target, content: { membership: "invite", third_party_invite: tpi } };
+  };
   const yes = { verifyThirdPartyInvite: () => true };
 
   it("is rejected when no verifier is supplied (fail closed)", () => {

@@ -87,7 +87,7 @@ describe("m.room.power_levels content validation", () => {
   it("v10: each integer property and each map value must be an integer", () => {
     const room = standardRoom("10");
     const base = { users: { [ALICE]: 100 } };
-    for (const bad of [
+    const bads: JsonObject[] = [
       { kick: "50" },
       { kick: 50.5 },
       { kick: null },
@@ -98,8 +98,9 @@ describe("m.room.power_levels content validation", () => {
       { notifications: 50 },
       { users: { [ALICE]: 100, [BOB]: "1" } },
       { users: [] },
-    ]) {
-      expect(room.check(room.powerLevels(ALICE, { ...base, ...bad } as JsonObject)).ok, JSON.stringify(bad)).toBe(false);
+    ];
+    for (const bad of bads) {
+      expect(room.check(room.powerLevels(ALICE, { ...base, ...bad })).ok, JSON.stringify(bad)).toBe(false);
     }
     expect(room.check(room.powerLevels(ALICE, { ...base, kick: 50, events: {}, notifications: { room: 50 } })).ok).toBe(true);
   });

@@ -245,6 +245,10 @@ export class RoomEngine {
         let group = before.group;
         let after = before.state;
         if (isStateEvent(event)) {
+          // Clients read the previous value from unsigned (spec: § Client behaviour, prev_content);
+          // history visibility needs it to recover the state before this event.
+          const replaced = before.state.get(stateKey(event.type, event.state_key!));
+          if (replaced !== undefined) event.unsigned = { ...(event.unsigned ?? {}), replaces_state: replaced };
           after = new Map(before.state);
           after.set(stateKey(event.type, event.state_key!), event.event_id);
           group = store.createStateGroup(after, before.group);

@@ -1,8 +1,99 @@
 /**
- * RoomDurableObject: owns one room's event graph (DESIGN §1). The room engine lands with the
- * rooms issue; until then the object exposes no methods, so nothing can write room data.
+ * RoomDurableObject: owns one room's event graph (DESIGN §1). A thin adapter: it wires the
+ * engine to this object's SQLite storage and the server's signing key, and tells D1 what
+ * changed. The logic lives in RoomEngine and RoomReader, which are tested without workerd.
  */
 import { DurableObject } from "cloudflare:workers";
+import { getConfig } from "../../config";
 import type { Env } from "../../env";
+import type { ClientEvent } from "../../matrix/client-event";
+import { signEvent } from "../../matrix/event-signing";
+import type { RoomEvent } from "../../matrix/events";
+import { getRoomVersion } from "../../matrix/room-versions";
+import { makeDeps } from "../../services/deps";
+import { randomToken } from "../../services/random";
+import { getSigningKey } from "../../services/server-keys";
+import { fanoutStatements } from "./fanout";
+import { RoomEngine, type AppendResult, type LocalEventInput } from "./room-engine";
+import { RoomReader, type ReadResult } from "./room-reader";
+import { RoomStore } from "./room-store";
+import { migrate } from "./schema";
+import { durableObjectSql } from "./sql";
 
-export class RoomDurableObject extends DurableObject<Env> {}
+export class RoomDurableObject extends DurableObject<Env> {
+  private readonly store: RoomStore;
+  private readonly engine: RoomEngine;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = durableObjectSql(ctx.storage);
+    migrate(sql);
+    this.store = new RoomStore(sql);
+    const deps = makeDeps(env, getConfig(env));
+    this.engine = new RoomEngine(this.store, {
+      serverName: deps.config.serverName,
+      sign: async (pdu, version) => signEvent(pdu, await getSigningKey(deps), version),
+      now: () => Date.now(),
+      randomId: () => randomToken(12),
+    });
+  }
+
+  private reader(): RoomReader {
+    return new RoomReader(this.store, this.engine.version, () => Date.now());
+  }
+
+  private async fanout(events: RoomEvent[]): Promise<void> {
+    const roomId = this.engine.roomId;
+    if (!roomId || events.length === 0) return;
+    const statements = fanoutStatements(this.env.DB, roomId, events, this.store.countMembers("join"), Date.now());
+    if (statements.length) await this.env.DB.batch(statements);
+  }
+
+  /** Creates the room from its create event and the initial events, stopping at the first refusal. */
+  async create(createEvent: RoomEvent, roomId: string, versionId: string, initial: LocalEventInput[]): Promise<AppendResult[]> {
+    const version = getRoomVersion(versionId);
+    if (!version) return [{ ok: false, errcode: "M_BAD_JSON", error: "Unknown room version" }];
+    const results: AppendResult[] = [await this.engine.initialise(createEvent, roomId, version)];
+    for (const input of initial) {
+      if (!results[results.length - 1]!.ok) break;
+      results.push(await this.engine.append(input));
+    }
+    await this.fanout(results.flatMap((r) => (r.ok ? [r.event] : [])));
+    return results;
+  }
+
+  async send(input: LocalEventInput): Promise<AppendResult> {
+    const result = await this.engine.append(input);
+    if (result.ok && !result.duplicate) await this.fanout([result.event]);
+    return result;
+  }
+
+  exists(): boolean {
+    return this.engine.isInitialised();
+  }
+
+  roomVersion(): string | undefined {
+    return this.engine.isInitialised() ? this.engine.version.id : undefined;
+  }
+
+  /** The user's current membership, from the room's own state (the authority, not the D1 index). */
+  membership(userId: string): string | undefined {
+    if (!this.engine.isInitialised()) return undefined;
+    return this.reader().visibility(userId).membership;
+  }
+
+  getEvent(userId: string, eventId: string, deviceId?: string): ReadResult<ClientEvent> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_NOT_FOUND", error: "Unknown room" };
+    return this.reader().event(userId, eventId, deviceId);
+  }
+
+  getState(userId: string): ReadResult<ClientEvent[]> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    return this.reader().stateEvents(userId);
+  }
+
+  getStateEvent(userId: string, type: string, stateKey: string): ReadResult<RoomEvent | undefined> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    return this.reader().stateEvent(userId, type, stateKey);
+  }
+}

@@ -125,6 +125,17 @@ export class RoomStore {
     )?.event_id;
   }
 
+  /** The transaction id a device used to send an event, for echoing it back to that device only. */
+  transactionIdFor(eventId: string, sender: string, deviceId: string): string | undefined {
+    return first<{ txn_id: string }>(
+      this.sql,
+      "SELECT txn_id FROM events WHERE event_id = ? AND txn_sender = ? AND txn_device = ?",
+      eventId,
+      sender,
+      deviceId,
+    )?.txn_id;
+  }
+
   /** Events of the visible timeline (not rejected, not soft-failed, not outliers) in stream order. */
   timeline(opts: { fromStream: number; dir: "b" | "f"; limit: number; toStream?: number }): StoredEvent[] {
     const cmp = opts.dir === "b" ? "<" : ">";
@@ -270,11 +281,18 @@ export class RoomStore {
     for (const [k, v] of state) {
       if (old.get(k) === v) continue;
       const [type, sk] = splitStateKey(k);
+      let membership: string | null = null;
+      if (type === "m.room.member") {
+        const m = this.getEvent(v)?.event.content.membership;
+        membership = typeof m === "string" ? m : null;
+      }
       this.sql.run(
-        "INSERT INTO current_state (type, state_key, event_id) VALUES (?, ?, ?) ON CONFLICT (type, state_key) DO UPDATE SET event_id = excluded.event_id",
+        `INSERT INTO current_state (type, state_key, event_id, membership) VALUES (?, ?, ?, ?)
+         ON CONFLICT (type, state_key) DO UPDATE SET event_id = excluded.event_id, membership = excluded.membership`,
         type,
         sk,
         v,
+        membership,
       );
     }
     for (const k of old.keys()) {
@@ -284,6 +302,17 @@ export class RoomStore {
     }
     this.current = new Map(state);
     this.setMeta("current_state_group", String(group));
+  }
+
+  /** User ids with the given membership in the current state. */
+  membersWith(membership: string): string[] {
+    return this.sql
+      .all<{ state_key: string }>("SELECT state_key FROM current_state WHERE type = 'm.room.member' AND membership = ?", membership)
+      .map((r) => r.state_key);
+  }
+
+  countMembers(membership: string): number {
+    return first<{ n: number }>(this.sql, "SELECT COUNT(*) AS n FROM current_state WHERE type = 'm.room.member' AND membership = ?", membership)?.n ?? 0;
   }
 
   markRedacted(eventId: string, redactionId: string): void {

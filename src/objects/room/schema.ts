@@ -42,7 +42,9 @@ const MIGRATIONS: string[] = [
     event_id TEXT,
     PRIMARY KEY (group_id, type, state_key)
   );
-  CREATE TABLE current_state (type TEXT NOT NULL, state_key TEXT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (type, state_key));
+  -- membership is copied from m.room.member content so member lists and counts need no JSON parsing
+  CREATE TABLE current_state (type TEXT NOT NULL, state_key TEXT NOT NULL, event_id TEXT NOT NULL, membership TEXT, PRIMARY KEY (type, state_key));
+  CREATE INDEX current_state_membership ON current_state (type, membership);
   CREATE TABLE forward_extremities (event_id TEXT PRIMARY KEY);
   CREATE TABLE relations (
     event_id TEXT PRIMARY KEY,

@@ -1,0 +1,103 @@
+/**
+ * Read paths of a room, always through the viewer's eyes: history visibility and membership are
+ * applied here, once, for every endpoint that returns events (spec: § History visibility).
+ */
+import { toClientEvent, type ClientEvent } from "../../matrix/client-event";
+import type { JsonObject } from "../../matrix/canonical-json";
+import { stateKey, type RoomEvent } from "../../matrix/events";
+import type { RoomVersion } from "../../matrix/room-versions";
+import type { RoomStore, StoredEvent } from "./room-store";
+import { VisibilityChecker } from "./visibility";
+
+export type ReadResult<T> = { ok: true; value: T } | { ok: false; errcode: "M_FORBIDDEN" | "M_NOT_FOUND"; error: string };
+
+export class RoomReader {
+  constructor(
+    private readonly store: RoomStore,
+    private readonly version: RoomVersion,
+    private readonly now: () => number,
+  ) {}
+
+  visibility(userId: string): VisibilityChecker {
+    return new VisibilityChecker(this.store, userId);
+  }
+
+  /** Formats a stored event for a client, applying redactions and adding `prev_content`. */
+  format(stored: StoredEvent, viewer?: { userId: string; deviceId?: string }, extraUnsigned?: JsonObject): ClientEvent {
+    const ev = stored.event;
+    let redactedBecause: ClientEvent | undefined;
+    if (stored.redactedBy) {
+      const redaction = this.store.getEvent(stored.redactedBy);
+      if (redaction) redactedBecause = toClientEvent(redaction.event, this.version, { now: this.now() });
+    }
+    let prevContent: JsonObject | undefined;
+    let prevSender: string | undefined;
+    const replaced = (ev.unsigned as JsonObject | undefined)?.replaces_state;
+    if (typeof replaced === "string") {
+      const prev = this.store.getEvent(replaced);
+      if (prev) {
+        prevContent = prev.redactedBy ? {} : prev.event.content;
+        prevSender = prev.event.sender;
+      }
+    }
+    let transactionId: string | undefined;
+    if (viewer?.deviceId && ev.sender === viewer.userId) {
+      transactionId = this.store.transactionIdFor(ev.event_id, viewer.userId, viewer.deviceId);
+    }
+    return toClientEvent(ev, this.version, { now: this.now(), redactedBecause, prevContent, prevSender, transactionId, extraUnsigned });
+  }
+
+  /** GET /rooms/{roomId}/event/{eventId}: 404 when unknown or not visible, as the spec asks. */
+  event(userId: string, eventId: string, deviceId?: string): ReadResult<ClientEvent> {
+    const checker = this.visibility(userId);
+    if (!checker.mayReadRoom()) return { ok: false, errcode: "M_FORBIDDEN", error: "You are not a member of this room" };
+    const stored = this.store.getEvent(eventId);
+    if (!stored || stored.rejected || stored.outlier || !checker.canSee(stored)) {
+      return { ok: false, errcode: "M_NOT_FOUND", error: "Event not found" };
+    }
+    return { ok: true, value: this.format(stored, { userId, deviceId }) };
+  }
+
+  /**
+   * The state a user may see: the current state while joined (or when world-readable), the state
+   * at the moment they left otherwise.
+   */
+  visibleState(userId: string): ReadResult<Map<string, string>> {
+    const checker = this.visibility(userId);
+    const current = this.store.currentState();
+    if (checker.membership === "join") return { ok: true, value: current };
+    if (checker.membership === "leave" || checker.membership === "ban") {
+      const id = current.get(stateKey("m.room.member", userId));
+      const stored = id ? this.store.getEvent(id) : undefined;
+      // Only a user who had been joined may look back at the room.
+      if (stored && checker.canSee(stored) && stored.stateGroup !== null) {
+        const before = this.store.loadStateGroup(stored.stateGroup);
+        const wasJoined = (stored.event.unsigned as JsonObject | undefined)?.replaces_state;
+        const prior = typeof wasJoined === "string" ? this.store.getEvent(wasJoined)?.event.content.membership : undefined;
+        if (prior === "join") return { ok: true, value: before };
+      }
+    }
+    if (checker.mayReadRoom() && checker.membership !== "leave" && checker.membership !== "ban") return { ok: true, value: current };
+    return { ok: false, errcode: "M_FORBIDDEN", error: "You are not allowed to view this room's state" };
+  }
+
+  stateEvents(userId: string): ReadResult<ClientEvent[]> {
+    const state = this.visibleState(userId);
+    if (!state.ok) return state;
+    const out: ClientEvent[] = [];
+    for (const id of state.value.values()) {
+      const stored = this.store.getEvent(id);
+      if (stored) out.push(this.format(stored));
+    }
+    return { ok: true, value: out };
+  }
+
+  stateEvent(userId: string, type: string, key: string): ReadResult<RoomEvent | undefined> {
+    const state = this.visibleState(userId);
+    if (!state.ok) return state;
+    const id = state.value.get(stateKey(type, key));
+    const stored = id ? this.store.getEvent(id) : undefined;
+    if (!stored) return { ok: true, value: undefined };
+    return { ok: true, value: stored.redactedBy ? { ...stored.event, content: this.format(stored).content } : stored.event };
+  }
+}

@@ -1,0 +1,109 @@
+/** SQL for the global room index: room summaries, memberships and aliases. */
+
+export interface RoomSummaryRow {
+  room_id: string;
+  room_version: string;
+  creator: string;
+  created_ts: number;
+  name: string | null;
+  topic: string | null;
+  avatar_url: string | null;
+  canonical_alias: string | null;
+  join_rule: string | null;
+  history_visibility: string | null;
+  guest_access: string | null;
+  room_type: string | null;
+  encryption: string | null;
+  joined_members: number;
+  is_public: number;
+}
+
+export type RoomSummaryUpdate = Partial<Omit<RoomSummaryRow, "room_id" | "room_version" | "creator" | "created_ts" | "is_public">>;
+
+export function insertRoomStatement(db: D1Database, r: { roomId: string; version: string; creator: string; createdTs: number; isPublic: boolean }): D1PreparedStatement {
+  return db
+    .prepare("INSERT INTO rooms (room_id, room_version, creator, created_ts, is_public) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+    .bind(r.roomId, r.version, r.creator, r.createdTs, r.isPublic ? 1 : 0);
+}
+
+const SUMMARY_COLUMNS = new Set([
+  "name",
+  "topic",
+  "avatar_url",
+  "canonical_alias",
+  "join_rule",
+  "history_visibility",
+  "guest_access",
+  "room_type",
+  "encryption",
+  "joined_members",
+]);
+
+export function updateRoomSummaryStatement(db: D1Database, roomId: string, update: RoomSummaryUpdate): D1PreparedStatement | undefined {
+  const keys = Object.keys(update).filter((k) => SUMMARY_COLUMNS.has(k));
+  if (keys.length === 0) return undefined;
+  // Column names come from the fixed set above, never from input.
+  const sets = keys.map((k) => `${k} = ?`).join(", ");
+  const values = keys.map((k) => (update as Record<string, unknown>)[k] ?? null);
+  return db.prepare(`UPDATE rooms SET ${sets} WHERE room_id = ?`).bind(...values, roomId);
+}
+
+export function getRoomSummary(db: D1Database, roomId: string): Promise<RoomSummaryRow | null> {
+  return db.prepare("SELECT * FROM rooms WHERE room_id = ?").bind(roomId).first<RoomSummaryRow>();
+}
+
+export function setRoomPublic(db: D1Database, roomId: string, isPublic: boolean): D1PreparedStatement {
+  return db.prepare("UPDATE rooms SET is_public = ? WHERE room_id = ?").bind(isPublic ? 1 : 0, roomId);
+}
+
+export function upsertMembershipStatement(
+  db: D1Database,
+  m: { roomId: string; userId: string; membership: string; eventId: string; sender: string; now: number },
+): D1PreparedStatement {
+  // A new membership event un-forgets the room (spec: POST /forget applies to the current membership).
+  return db
+    .prepare(
+      `INSERT INTO room_memberships (room_id, user_id, membership, event_id, sender, updated_ts, forgotten) VALUES (?, ?, ?, ?, ?, ?, 0)
+       ON CONFLICT (room_id, user_id) DO UPDATE SET membership = excluded.membership, event_id = excluded.event_id,
+         sender = excluded.sender, updated_ts = excluded.updated_ts, forgotten = 0`,
+    )
+    .bind(m.roomId, m.userId, m.membership, m.eventId, m.sender, m.now);
+}
+
+export async function roomsForUser(db: D1Database, userId: string, membership: string): Promise<string[]> {
+  const { results } = await db
+    .prepare("SELECT room_id FROM room_memberships WHERE user_id = ? AND membership = ? ORDER BY room_id")
+    .bind(userId, membership)
+    .all<{ room_id: string }>();
+  return results.map((r) => r.room_id);
+}
+
+export function getMembership(db: D1Database, roomId: string, userId: string): Promise<{ membership: string; forgotten: number } | null> {
+  return db.prepare("SELECT membership, forgotten FROM room_memberships WHERE room_id = ? AND user_id = ?").bind(roomId, userId).first();
+}
+
+export async function forgetRoom(db: D1Database, roomId: string, userId: string): Promise<void> {
+  await db.prepare("UPDATE room_memberships SET forgotten = 1 WHERE room_id = ? AND user_id = ?").bind(roomId, userId).run();
+}
+
+export function getAlias(db: D1Database, alias: string): Promise<{ room_id: string; creator: string } | null> {
+  return db.prepare("SELECT room_id, creator FROM room_aliases WHERE alias = ?").bind(alias).first();
+}
+
+/** Creates an alias unless it exists; the primary key decides between racing creators. */
+export async function insertAlias(db: D1Database, a: { alias: string; roomId: string; creator: string; now: number }): Promise<boolean> {
+  const r = await db
+    .prepare("INSERT INTO room_aliases (alias, room_id, creator, created_ts) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+    .bind(a.alias, a.roomId, a.creator, a.now)
+    .run();
+  return r.meta.changes === 1;
+}
+
+export async function deleteAlias(db: D1Database, alias: string): Promise<void> {
+  await db.prepare("DELETE FROM room_aliases WHERE alias = ?").bind(alias).run();
+}
+
+export async function aliasesForRoom(db: D1Database, roomId: string): Promise<string[]> {
+  const { results } = await db.prepare("SELECT alias FROM room_aliases WHERE room_id = ? ORDER BY alias").bind(roomId).all<{ alias: string }>();
+  return results.map((r) => r.alias);
+}
