@@ -7,6 +7,7 @@ import { registerAccountRoutes } from "./api/client/account";
 import { registerDeviceRoutes } from "./api/client/devices";
 import { registerLoginRoutes } from "./api/client/login";
 import { registerProfileRoutes } from "./api/client/profile";
+import { registerRoomRoutes } from "./api/client/rooms";
 import { registerRegistrationRoutes } from "./api/client/register";
 import { registerDiscoveryRoutes } from "./api/client/versions";
 import { registerSharedSecretRoutes } from "./api/admin/shared-secret-register";
@@ -62,6 +63,7 @@ export function buildApp(): Hono<AppEnv> {
   registerAccountRoutes(app);
   registerDeviceRoutes(app);
   registerProfileRoutes(app);
+  registerRoomRoutes(app);
   registerServerKeyRoutes(app);
   registerSharedSecretRoutes(app);
 

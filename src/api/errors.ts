@@ -44,6 +44,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   M_UNABLE_TO_GRANT_JOIN: 400,
   M_NOT_YET_UPLOADED: 504,
   M_TOO_LARGE_TO_THUMBNAIL: 400,
+  M_BAD_ALIAS: 400,
 };
 
 export class MatrixError extends Error {

@@ -1,6 +1,7 @@
 /** Registration, login and the account lifecycle (spec: Client-Server § Account registration and management, § Login). */
 import { MatrixError } from "../api/errors";
 import { deleteDevicesStatements, listDevices, upsertDeviceStatement } from "../storage/d1/devices";
+import { refundRegistrationTokenStatement } from "../storage/d1/registration-tokens";
 import { deactivateUserStatement, getUser, insertUser, setPasswordHashStatement } from "../storage/d1/users";
 import type { Deps } from "./deps";
 import { hashPassword, verifyPassword } from "./passwords";
@@ -57,10 +58,8 @@ export async function createAccount(deps: Deps, input: CreateAccountInput): Prom
   if (await getUser(db, userId)) throw new MatrixError("M_USER_IN_USE", "User ID already taken.");
   const passwordHash = input.password !== undefined ? await hashPassword(input.password) : null;
 
-  if (input.registrationToken !== undefined) {
-    const spend = spendRegistrationTokenStatement(deps, input.registrationToken);
-    if (spend && (await spend.run()).meta.changes !== 1) throw new MatrixError("M_FORBIDDEN", "Registration token is no longer valid");
-  }
+  const spend = input.registrationToken !== undefined ? spendRegistrationTokenStatement(deps, input.registrationToken) : undefined;
+  if (spend && (await spend.run()).meta.changes !== 1) throw new MatrixError("M_FORBIDDEN", "Registration token is no longer valid");
   const created = await insertUser(db, {
     userId,
     localpart,
@@ -69,7 +68,11 @@ export async function createAccount(deps: Deps, input: CreateAccountInput): Prom
     displayname: input.displayname ?? localpart,
     createdTs: deps.now(),
   });
-  if (!created) throw new MatrixError("M_USER_IN_USE", "User ID already taken.");
+  if (!created) {
+    // Lost a race for the name: give back the use this attempt spent, as no account came of it.
+    if (spend) await refundRegistrationTokenStatement(db, input.registrationToken!).run();
+    throw new MatrixError("M_USER_IN_USE", "User ID already taken.");
+  }
   return userId;
 }
 

@@ -12,7 +12,7 @@ export async function checkRegistrationToken(deps: Deps, token: string): Promise
   return row.uses_allowed === null || row.completed < row.uses_allowed;
 }
 
-/** The statement that spends one use of a stored token, run in the same batch that creates the account. */
+/** The statement that spends one use of a stored token, run just before the account is created (and refunded if that fails). */
 export function spendRegistrationTokenStatement(deps: Deps, token: string): D1PreparedStatement | undefined {
   const configured = deps.config.registrationToken;
   if (configured && timingSafeEqual(token, configured)) return undefined;

@@ -6,20 +6,27 @@
 import { MatrixError } from "../api/errors";
 import type { JsonObject } from "../matrix/canonical-json";
 import { signEvent } from "../matrix/event-signing";
+import type { Pdu } from "../matrix/events";
+import { getSigningKey } from "./server-keys";
 import { getRoomVersion, type RoomVersion } from "../matrix/room-versions";
 import { buildCreateEvent } from "../objects/room/create-event";
 import type { AppendResult, LocalEventInput } from "../objects/room/room-engine";
 import type { ReadResult } from "../objects/room/room-reader";
 import { getAlias, insertAlias, insertRoomStatement } from "../storage/d1/rooms";
 import { getUser } from "../storage/d1/users";
+import type { DurableObject } from "cloudflare:workers";
+import type { RoomDurableObject } from "../objects/room/room-object";
+import { typedStub, type RpcApi } from "../objects/rpc";
 import type { Deps } from "./deps";
 import { randomToken } from "./random";
 
 /** Room versions this server creates rooms in. Others can be joined and stored but not created. */
 export const CREATABLE_ROOM_VERSIONS = ["10", "11", "12"] as const;
 
-export function roomStub(deps: Deps, roomId: string) {
-  return deps.env.ROOMS.getByName(roomId);
+export type RoomApi = RpcApi<RoomDurableObject, Exclude<keyof RoomDurableObject, keyof DurableObject | "fetch" | "alarm">>;
+
+export function roomStub(deps: Deps, roomId: string): RoomApi {
+  return typedStub<RoomDurableObject, Exclude<keyof RoomDurableObject, keyof DurableObject | "fetch" | "alarm">>(deps.env.ROOMS.getByName(roomId));
 }
 
 export function defaultRoomVersion(deps: Deps): RoomVersion {
@@ -75,7 +82,7 @@ export async function profileMemberContent(deps: Deps, userId: string): Promise<
 export async function sendToRoom(deps: Deps, roomId: string, input: LocalEventInput): Promise<Extract<AppendResult, { ok: true }>> {
   const stub = roomStub(deps, roomId);
   if (!(await stub.exists())) throw new MatrixError("M_NOT_FOUND", "Unknown room");
-  return unwrapAppend((await stub.send(input)) as AppendResult);
+  return unwrapAppend(await stub.send(input));
 }
 
 export interface CreateRoomRequest {
@@ -90,10 +97,7 @@ export interface CreateRoomRequest {
 
 /** Creates a room: its create event, its D1 index row, then every initial event in its object. */
 export async function createRoom(deps: Deps, req: CreateRoomRequest): Promise<{ roomId: string; alias?: string }> {
-  const sign = async (pdu: Parameters<typeof signEvent>[0], v: RoomVersion) => {
-    const { getSigningKey } = await import("./server-keys");
-    return signEvent(pdu, await getSigningKey(deps), v);
-  };
+  const sign = async (pdu: Pdu, v: RoomVersion) => signEvent(pdu, await getSigningKey(deps), v);
   const alias = req.aliasLocalpart !== undefined ? `#${req.aliasLocalpart}:${deps.config.serverName}` : undefined;
   if (alias) {
     assertAlias(alias);
@@ -112,8 +116,7 @@ export async function createRoom(deps: Deps, req: CreateRoomRequest): Promise<{ 
   if (alias && !(await insertAlias(deps.env.DB, { alias, roomId, creator: req.creator, now: deps.now() }))) {
     throw new MatrixError("M_ROOM_IN_USE", "Room alias already taken");
   }
-  // RPC results are structured clones; their static types are the engine's own.
-  const results = (await roomStub(deps, roomId).create(create, roomId, req.version.id, await req.initial(roomId))) as AppendResult[];
+  const results = await roomStub(deps, roomId).create(create, roomId, req.version.id, await req.initial(roomId));
   for (const r of results) unwrapAppend(r);
   return { roomId, alias };
 }

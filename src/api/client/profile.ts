@@ -3,7 +3,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { getUser, setProfileField } from "../../storage/d1/users";
 import type { AppEnv } from "../app-env";
-import { forbidden, MatrixError, notFound } from "../errors";
+import { forbidden, MatrixError, missingParam, notFound } from "../errors";
 import { clientPaths, route } from "../route";
 import type { Deps } from "../../services/deps";
 
@@ -22,7 +22,9 @@ function fieldOf(key: string): Field {
 }
 
 function validate(field: Field, value: unknown): string | null {
-  if (value === null || value === undefined) return null;
+  // A body without the field is a client mistake, not a request to clear it (that is null, "" or DELETE).
+  if (value === undefined) throw missingParam(`Missing key '${field}'`);
+  if (value === null) return null;
   if (typeof value !== "string") throw new MatrixError("M_BAD_JSON", `${field} must be a string`);
   if (field === "displayname" && value.length > 256) throw new MatrixError("M_INVALID_PARAM", "displayname is too long");
   if (field === "avatar_url" && value !== "" && !/^mxc:\/\/[^/]+\/[A-Za-z0-9_-]+$/.test(value)) {

@@ -40,11 +40,11 @@ export function registerDiscoveryRoutes(app: Hono<AppEnv>): void {
     method: "GET",
     paths: clientPaths("/capabilities"),
     auth: "user",
-    handler: () => ({
+    handler: ({ deps }) => ({
       capabilities: {
         "m.change_password": { enabled: true },
-        // Rooms are not built yet: no versions can be created, so none is advertised as available.
-        "m.room_versions": { default: "11", available: {} },
+        // Only the versions this server creates rooms in; the rest need federation to be joined.
+        "m.room_versions": { default: deps.config.defaultRoomVersion, available: { "10": "stable", "11": "stable", "12": "stable" } },
         "m.set_displayname": { enabled: true },
         "m.set_avatar_url": { enabled: true },
         "m.3pid_changes": { enabled: false },

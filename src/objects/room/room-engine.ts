@@ -93,6 +93,10 @@ export class RoomEngine {
     return this.store.getEvent(eventId);
   }
 
+  /** Every stored event takes part in state resolution; rejected ones are marked (spec: rooms/v2 § State resolution). */
+  private readonly eventLookup = (id: string): RoomEvent | undefined => this.store.getEvent(id)?.event;
+  private readonly resolveOptions = { isRejected: (id: string) => this.store.getEvent(id)?.rejected != null };
+
   /** Looks up accepted state events for the authorization rules. */
   private lookupIn(state: StateMap): (type: string, key: string) => RoomEvent | undefined {
     return (type, key) => {
@@ -125,10 +129,7 @@ export class RoomEngine {
     const unique = [...new Set(groups)];
     if (unique.length === 1) return { state: this.store.loadStateGroup(unique[0]!), group: unique[0]! };
     const sets = unique.map((g) => this.store.loadStateGroup(g));
-    const resolved = resolveState(this.version, sets, (id) => {
-      const s = this.store.getEvent(id);
-      return s && !s.rejected ? s.event : undefined;
-    });
+    const resolved = resolveState(this.version, sets, this.eventLookup, this.resolveOptions);
     return { state: resolved, group: this.store.createStateGroup(resolved, unique[0]!) };
   }
 
@@ -265,10 +266,7 @@ export class RoomEngine {
         } else {
           // The graph has forked: the current state is the resolution of every extremity's state.
           const sets = [after, ...remaining.map((id) => this.stateAfter(id)).filter((s): s is StateMap => s !== undefined)];
-          const resolved = resolveState(this.version, sets, (id) => {
-            const s = store.getEvent(id);
-            return s && !s.rejected ? s.event : undefined;
-          });
+          const resolved = resolveState(this.version, sets, this.eventLookup, this.resolveOptions);
           store.setCurrentState(resolved, store.createStateGroup(resolved, group));
         }
         this.afterAccepted(event, stream);

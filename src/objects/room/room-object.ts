@@ -10,12 +10,14 @@ import type { ClientEvent } from "../../matrix/client-event";
 import { signEvent } from "../../matrix/event-signing";
 import type { RoomEvent } from "../../matrix/events";
 import { getRoomVersion } from "../../matrix/room-versions";
+import { canUserDo } from "../../matrix/auth";
+import type { JsonObject } from "../../matrix/canonical-json";
 import { makeDeps } from "../../services/deps";
 import { randomToken } from "../../services/random";
 import { getSigningKey } from "../../services/server-keys";
 import { fanoutStatements } from "./fanout";
 import { RoomEngine, type AppendResult, type LocalEventInput } from "./room-engine";
-import { RoomReader, type ReadResult } from "./room-reader";
+import { MemberReader, RoomReader, type MembersQuery, type ReadResult } from "./room-reader";
 import { RoomStore } from "./room-store";
 import { migrate } from "./schema";
 import { durableObjectSql } from "./sql";
@@ -95,5 +97,33 @@ export class RoomDurableObject extends DurableObject<Env> {
   getStateEvent(userId: string, type: string, stateKey: string): ReadResult<RoomEvent | undefined> {
     if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
     return this.reader().stateEvent(userId, type, stateKey);
+  }
+
+  members(userId: string, query: MembersQuery): ReadResult<ClientEvent[]> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    return new MemberReader(this.store, this.reader()).members(userId, query);
+  }
+
+  joinedMembers(userId: string): ReadResult<Record<string, { display_name?: string; avatar_url?: string }>> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    return new MemberReader(this.store, this.reader()).joinedMembers(userId);
+  }
+
+  /**
+   * A local joined member with enough power to invite, to vouch for a restricted join
+   * (spec: rooms/v8 § join_authorised_via_users_server).
+   */
+  joinAuthoriser(serverName: string): string | undefined {
+    if (!this.engine.isInitialised()) return undefined;
+    const lookup = this.engine.currentStateLookup();
+    return this.store
+      .membersWith("join")
+      .find((u) => u.endsWith(`:${serverName}`) && canUserDo(u, "invite", lookup, this.engine.version));
+  }
+
+  /** Current state content, regardless of the caller's membership: for server-side decisions only. */
+  stateContent(type: string, stateKey: string): JsonObject | undefined {
+    if (!this.engine.isInitialised()) return undefined;
+    return this.engine.currentStateLookup()(type, stateKey)?.content;
   }
 }

@@ -101,3 +101,56 @@ export class RoomReader {
     return { ok: true, value: stored.redactedBy ? { ...stored.event, content: this.format(stored).content } : stored.event };
   }
 }
+
+export interface MembersQuery {
+  /** Room stream position (from a pagination token): the members as of that point. */
+  at?: number;
+  membership?: string;
+  notMembership?: string;
+}
+
+export class MemberReader {
+  constructor(
+    private readonly store: RoomStore,
+    private readonly reader: RoomReader,
+  ) {}
+
+  /** GET /rooms/{roomId}/members (spec: § Room membership). */
+  members(userId: string, q: MembersQuery): ReadResult<ClientEvent[]> {
+    const visible = this.reader.visibleState(userId);
+    if (!visible.ok) return visible;
+    let state = visible.value;
+    if (q.at !== undefined) {
+      const point = this.store.timeline({ fromStream: q.at + 1, dir: "b", limit: 1 })[0];
+      if (point && point.stateGroup !== null && this.reader.visibility(userId).canSee(point)) {
+        state = this.store.loadStateGroup(point.stateGroup);
+      }
+    }
+    const out: ClientEvent[] = [];
+    for (const [k, id] of state) {
+      if (!k.startsWith("m.room.member\u0000")) continue;
+      const stored = this.store.getEvent(id);
+      if (!stored) continue;
+      const m = stored.event.content.membership;
+      if (q.membership !== undefined && m !== q.membership) continue;
+      if (q.notMembership !== undefined && m === q.notMembership) continue;
+      out.push(this.reader.format(stored));
+    }
+    return { ok: true, value: out };
+  }
+
+  /** GET /rooms/{roomId}/joined_members: only for current members (spec). */
+  joinedMembers(userId: string): ReadResult<Record<string, { display_name?: string; avatar_url?: string }>> {
+    if (this.reader.visibility(userId).membership !== "join") return { ok: false, errcode: "M_FORBIDDEN", error: "You are not joined to this room" };
+    const out: Record<string, { display_name?: string; avatar_url?: string }> = {};
+    for (const member of this.store.membersWith("join")) {
+      const id = this.store.currentState().get(stateKey("m.room.member", member));
+      const content = id ? this.store.getEvent(id)?.event.content : undefined;
+      out[member] = {
+        display_name: typeof content?.displayname === "string" ? content.displayname : undefined,
+        avatar_url: typeof content?.avatar_url === "string" ? content.avatar_url : undefined,
+      };
+    }
+    return { ok: true, value: out };
+  }
+}
