@@ -48,7 +48,7 @@ const vars = {
   REGISTRATION_MODE: registrationMode,
   REGISTRATION_SHARED_SECRET: sharedSecret,
 };
-for (const key of ["RATE_LIMITS", "RATE_LIMIT_LOGIN_IP", "RATE_LIMIT_LOGIN_ACCOUNT", "RATE_LIMIT_REGISTER_IP", "REQUEST_LOGS", "REGISTRATION_TOKEN", "ACCESS_TOKEN_LIFETIME_MS"]) {
+for (const key of ["RATE_LIMITS", "RATE_LIMIT_LOGIN_IP", "RATE_LIMIT_LOGIN_ACCOUNT", "RATE_LIMIT_REGISTER_IP", "LOG_LEVEL", "REGISTRATION_TOKEN", "ACCESS_TOKEN_LIFETIME_MS"]) {
   if (process.env[key] !== undefined) vars[key] = process.env[key];
 }
 const args = ["dev", "--ip", host, "--port", port, "--persist-to", stateDir, "--show-interactive-dev-session=false"];

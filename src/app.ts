@@ -16,7 +16,7 @@ import { MatrixError, unrecognized } from "./api/errors";
 import { registerHealthRoutes } from "./api/health";
 import { registerServerKeyRoutes } from "./api/keys/server-keys";
 import { knownPaths } from "./api/route";
-import { getConfig } from "./config";
+import { getConfig, logs } from "./config";
 import { makeDeps } from "./services/deps";
 import { randomToken } from "./services/random";
 
@@ -43,7 +43,7 @@ export function buildApp(): Hono<AppEnv> {
       await next();
     }
     for (const [k, v] of Object.entries(CORS_HEADERS)) c.res.headers.set(k, v);
-    if (config.requestLogs) {
+    if (logs(config, "info")) {
       console.log(
         JSON.stringify({
           request_id: requestId,
@@ -81,7 +81,8 @@ export function buildApp(): Hono<AppEnv> {
       return c.json(err.toJSON(), err.status);
     }
     // Anything else is our fault: log it with the request id, tell the client nothing internal.
-    console.error(JSON.stringify({ request_id: c.get("requestId"), error: String(err), stack: err instanceof Error ? err.stack : undefined }));
+    const deps = c.get("deps") as ReturnType<typeof makeDeps> | undefined;
+    if (!deps || logs(deps.config, "error")) console.error(JSON.stringify({ request_id: c.get("requestId"), error: String(err), stack: err instanceof Error ? err.stack : undefined }));
     return c.json({ errcode: "M_UNKNOWN", error: "Internal server error" }, 500);
   });
 

@@ -5,6 +5,20 @@
 import type { Env } from "./env";
 
 export type RegistrationMode = "open" | "token" | "closed";
+export type LogLevel = "debug" | "info" | "warn" | "error" | "off";
+
+const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error", "off"];
+
+/** Whether a message at `level` is written under the configured level. */
+export function logs(config: Config, level: Exclude<LogLevel, "off">): boolean {
+  return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(config.logLevel);
+}
+
+function parseLogLevel(value: string | undefined): LogLevel {
+  const v = (value ?? "info").trim() || "info";
+  if ((LOG_LEVELS as string[]).includes(v)) return v as LogLevel;
+  throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+}
 
 export interface RateLimit {
   /** How many requests a bucket holds. */
@@ -29,7 +43,8 @@ export interface Config {
     loginPerAccount: RateLimit;
     registerPerIp: RateLimit;
   };
-  requestLogs: boolean;
+  /** debug | info | warn | error | off. Request lines are `info`; internal errors `error`. */
+  logLevel: LogLevel;
   /** Version of new rooms when the client names none (see docs/design/default-room-version.md). */
   defaultRoomVersion: string;
   /** User ids reserved for application services (M_EXCLUSIVE on registration). */
@@ -98,7 +113,7 @@ export function readConfig(env: Env): Config {
       loginPerAccount: parseRateLimit(env.RATE_LIMIT_LOGIN_ACCOUNT, { burst: 5, periodSeconds: 60 }, "RATE_LIMIT_LOGIN_ACCOUNT"),
       registerPerIp: parseRateLimit(env.RATE_LIMIT_REGISTER_IP, { burst: 10, periodSeconds: 60 }, "RATE_LIMIT_REGISTER_IP"),
     },
-    requestLogs: (env.REQUEST_LOGS ?? "on") !== "off",
+    logLevel: parseLogLevel(env.LOG_LEVEL),
     exclusiveUserNamespaces: parseRegexList(env.EXCLUSIVE_USER_NAMESPACES),
     defaultRoomVersion: parseDefaultRoomVersion(env.DEFAULT_ROOM_VERSION),
   };

@@ -28,7 +28,8 @@ export interface Env {
   RATE_LIMIT_LOGIN_ACCOUNT?: string;
   RATE_LIMIT_REGISTER_IP?: string;
   ACCESS_TOKEN_LIFETIME_MS?: string;
-  REQUEST_LOGS?: string;
+  /** debug | info (default: one line per request) | warn | error | off. */
+  LOG_LEVEL?: string;
   /** 10, 11 or 12; see docs/design/default-room-version.md. */
   DEFAULT_ROOM_VERSION?: string;
   /** Comma-separated regexes of user ids reserved for application services. */

@@ -15,7 +15,7 @@ export default defineConfig({
           PUBLIC_BASE_URL: "https://test.local",
           REGISTRATION_MODE: "open",
           REGISTRATION_SHARED_SECRET: "shared-secret-for-tests",
-          REQUEST_LOGS: "off",
+          LOG_LEVEL: "warn",
           // Generous limits for the suite; rate-limit tests build their own tight configuration.
           RATE_LIMIT_LOGIN_IP: "1000/60",
           RATE_LIMIT_LOGIN_ACCOUNT: "1000/60",
