@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: "core",
           environment: "node",
-          include: ["src/matrix/**/*.test.ts", "src/objects/**/*.test.ts"],
+          include: ["src/matrix/**/*.test.ts", "src/objects/**/*.test.ts", "test/docs/**/*.test.ts"],
         },
       },
       "./test/integration/vitest.config.ts",

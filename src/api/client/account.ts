@@ -4,7 +4,6 @@ import { z } from "zod";
 import { changePassword, deactivateAccount } from "../../services/accounts";
 import { requireUia } from "../../services/uia";
 import type { AppEnv } from "../app-env";
-import { MatrixError } from "../errors";
 import { clientPaths, route } from "../route";
 
 export function registerAccountRoutes(app: Hono<AppEnv>): void {
@@ -50,16 +49,4 @@ export function registerAccountRoutes(app: Hono<AppEnv>): void {
     auth: "user",
     handler: () => ({ threepids: [] }),
   });
-
-  // Adding third-party ids needs an email/SMS sender this server does not have: fail closed.
-  for (const suffix of ["/account/3pid/add", "/account/3pid/bind", "/account/3pid/email/requestToken", "/account/3pid/msisdn/requestToken"]) {
-    route(app, {
-      method: "POST",
-      paths: clientPaths(suffix),
-      auth: "user",
-      handler: () => {
-        throw new MatrixError("M_THREEPID_DENIED", "Third-party identifiers are not supported on this server");
-      },
-    });
-  }
 }
