@@ -92,7 +92,9 @@ async function call(url, init) {
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
   } catch (err) {
-    fail(`cannot reach the homeserver at ${new URL(url).origin} (${err?.cause?.code ?? err?.message ?? err}); is it running (npm start)?`);
+    const cause = err?.cause;
+    const reason = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? err?.message ?? String(err);
+    fail(`cannot reach the homeserver at ${new URL(url).origin} (${reason}); is it running (npm start)?`);
   }
   const text = await res.text();
   let body;

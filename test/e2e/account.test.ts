@@ -130,6 +130,23 @@ describe("logging out", () => {
   });
 });
 
+describe("deactivating the account", () => {
+  it("asks for the password, then the account can neither be used nor logged into", async () => {
+    const account = await registerUser(baseUrl);
+    const challenge = await expectMatrixError(account.client.deactivateAccount(), 401);
+    const session = challenge.data.session as string;
+    expect(challenge.data.flows).toEqual(expect.arrayContaining([{ stages: ["m.login.password"] }]));
+
+    await account.client.deactivateAccount({ type: sdk.AuthType.Password, identifier: { type: "m.id.user", user: account.username }, password: account.password, session });
+
+    await expectMatrixError(account.client.whoami(), 401, "M_UNKNOWN_TOKEN");
+    // Synapse answers M_USER_DEACTIVATED here, Stratus M_FORBIDDEN; either way the login is refused.
+    await expectMatrixError(loginUser(baseUrl, account.username, account.password), 403);
+    // The user id is never handed out again.
+    await expectMatrixError(createClient(baseUrl).registerRequest({ username: account.username, password: "again", auth: { type: "m.login.dummy" } }), 400, "M_USER_IN_USE");
+  });
+});
+
 describe("refresh tokens", () => {
   it("logs in with refresh_token: true and exchanges the refresh token for a new pair", async () => {
     const account = await registerUser(baseUrl);
@@ -201,5 +218,5 @@ describe("a restart of the server", () => {
 
     const keysAfter = await serverKeys(server.baseUrl);
     expect(keysAfter.verify_keys).toEqual(keysBefore.verify_keys);
-  });
+  }, 150_000); // two server starts
 });

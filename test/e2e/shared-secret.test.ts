@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { expectMatrixError, loginUser, uniqueUsername } from "./support/client";
 import { sharedServer } from "./support/context";
-import { removeStateDir, repoRoot } from "./support/server";
+import { freePort, removeStateDir, repoRoot } from "./support/server";
 
 const { baseUrl, serverName, sharedSecret } = sharedServer();
 const script = resolve(repoRoot, "scripts", "create-user.mjs");
@@ -114,8 +114,9 @@ describe("npm run create-user", () => {
   });
 
   it("says so when the server is not reachable", async () => {
-    const out = await createUser([uniqueUsername("leo"), "--url", "http://127.0.0.1:9", "--secret", "s"]);
+    const closedPort = await freePort();
+    const out = await createUser([uniqueUsername("leo"), "--url", `http://127.0.0.1:${closedPort}`, "--secret", "s"]);
     expect(out.code).toBe(1);
-    expect(out.stderr).toMatch(/cannot reach the homeserver/);
+    expect(out.stderr).toMatch(/cannot reach the homeserver .*ECONNREFUSED/);
   });
 });

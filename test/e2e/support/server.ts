@@ -132,13 +132,13 @@ async function waitUntil(check: () => boolean, timeoutMs: number, intervalMs = 5
   return check();
 }
 
-async function healthy(baseUrl: string): Promise<boolean> {
+/** GET /health: its status and body, or undefined while nothing answers. */
+async function health(baseUrl: string): Promise<{ status: number; body: string } | undefined> {
   try {
     const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
-    await res.arrayBuffer();
-    return res.status === 200;
+    return { status: res.status, body: await res.text() };
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -160,7 +160,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
     PUBLIC_BASE_URL: baseUrl,
     REGISTRATION_MODE: "open",
     REGISTRATION_SHARED_SECRET: sharedSecret,
-    REQUEST_LOGS: "off",
+    LOG_LEVEL: "warn",
     // Every request comes from 127.0.0.1: keep the per-IP limits out of the way of the suite.
     RATE_LIMIT_LOGIN_IP: "10000/60",
     RATE_LIMIT_LOGIN_ACCOUNT: "10000/60",
@@ -191,8 +191,18 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
   if (pgid === undefined) throw new Error("could not spawn scripts/start.mjs");
   installExitHook();
   running.add(pgid);
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  // Each chunk is stamped with the seconds since spawn, which shows where a slow start spends its time.
+  const spawned = Date.now();
+  const capture = (chunk: Buffer) => {
+    const stamp = `[+${((Date.now() - spawned) / 1000).toFixed(1)}s] `;
+    output += chunk
+      .toString()
+      .split(/(?<=\n)/)
+      .map((line) => stamp + line)
+      .join("");
+  };
+  child.stdout?.on("data", capture);
+  child.stderr?.on("data", capture);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exitPromise = new Promise<void>((r) =>
     child.once("exit", (code, signal) => {
@@ -219,14 +229,23 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
 
   const handle: ServerHandle = { baseUrl, port, serverName, stateDir, sharedSecret, output: () => output, stop };
 
+  const fail = async (why: string): Promise<never> => {
+    await stop();
+    if (options.stateDir === undefined) removeStateDir(stateDir);
+    throw new Error(`the e2e homeserver on port ${port} ${why}. Its output:\n${output}`);
+  };
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await healthy(baseUrl))) {
-    if (exited !== undefined || Date.now() > deadline) {
-      const why = exited !== undefined ? `exited (code ${exited.code}, signal ${exited.signal})` : `did not answer GET /health within ${READY_TIMEOUT_MS / 1000} s`;
-      await stop();
-      throw new Error(`the e2e homeserver on port ${port} ${why}. Its output:\n${output}`);
-    }
+  for (;;) {
+    const res = await health(baseUrl);
+    if (res?.status === 200) break;
+    // 503 means D1 is not answering yet; any other error status is a server that is up and broken (e.g. bad config).
+    if (res && res.status >= 500 && res.status !== 503) await fail(`answers GET /health with ${res.status} ${res.body}`);
+    if (exited !== undefined) await fail(`exited (code ${exited.code}, signal ${exited.signal}) before it was ready`);
+    if (Date.now() > deadline) await fail(`did not answer GET /health within ${READY_TIMEOUT_MS / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  // Make sure it is our server that answers, not another one that already had the port.
+  const keys = (await (await fetch(`${baseUrl}/_matrix/key/v2/server`)).json()) as { server_name?: string };
+  if (keys.server_name !== serverName || exited !== undefined) await fail(`is answered by another server (${keys.server_name ?? "unknown"}), not ${serverName}`);
   return handle;
 }
