@@ -34,6 +34,8 @@ export class EventGraph {
   private readonly events = new Map<string, RoomEvent | null>();
   private readonly authIds = new Map<string, readonly string[]>();
   private readonly powerLevelsAuth = new Map<string, string | null>();
+  /** Sender levels by `(power levels id, create id, sender)`: parsing power levels is not free. */
+  readonly senderLevels = new Map<string, number>();
 
   constructor(private readonly lookup: EventLookup) {}
 

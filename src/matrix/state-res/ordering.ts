@@ -57,7 +57,15 @@ export function senderPowerLevel(eventId: string, source: EventSource, version: 
     const create = createId === undefined ? undefined : graph.get(createId);
     if (create) byKey.set(createKey, create);
   }
-  return powerLevelOf(ev.sender, (type, key) => byKey.get(stateKey(type, key)), version);
+  // Only the power levels and create events matter to `powerLevelOf`, so senders citing the
+  // same pair share one answer.
+  const memoKey = `${byKey.get(stateKey("m.room.power_levels", ""))?.event_id ?? ""}\u0000${byKey.get(createKey)?.event_id ?? ""}\u0000${ev.sender}`;
+  let level = graph.senderLevels.get(memoKey);
+  if (level === undefined) {
+    level = powerLevelOf(ev.sender, (type, key) => byKey.get(stateKey(type, key)), version);
+    graph.senderLevels.set(memoKey, level);
+  }
+  return level;
 }
 
 interface SortKey {
