@@ -70,7 +70,7 @@ async function loadSession(deps: Deps, req: UiaRequirement, sessionId: string): 
 
 type StageOutcome = { ok: true; data?: Record<string, string> } | { ok: false; errcode: string; error: string };
 
-async function runStage(deps: Deps, req: UiaRequirement, stage: UiaStage, auth: Record<string, unknown>, ip: string): Promise<StageOutcome> {
+async function runStage(deps: Deps, req: UiaRequirement, stage: UiaStage, auth: Record<string, unknown>): Promise<StageOutcome> {
   switch (stage) {
     case "m.login.dummy":
       return { ok: true };
@@ -89,7 +89,7 @@ async function runStage(deps: Deps, req: UiaRequirement, stage: UiaStage, auth: 
     }
     case "m.login.registration_token": {
       if (typeof auth.token !== "string") return { ok: false, errcode: "M_MISSING_PARAM", error: "Missing token" };
-      await enforceRateLimit(deps, "register-ip", ip, deps.config.rateLimits.registerPerIp);
+      // The registration route already charged this attempt to the client's address.
       const valid = await checkRegistrationToken(deps, auth.token);
       return valid ? { ok: true, data: { registration_token: auth.token } } : { ok: false, errcode: "M_FORBIDDEN", error: "Invalid registration token" };
     }
@@ -99,7 +99,7 @@ async function runStage(deps: Deps, req: UiaRequirement, stage: UiaStage, auth: 
 /**
  * Runs UIA for one request. Returns when a flow is complete; otherwise throws the 401 challenge.
  */
-export async function requireUia(deps: Deps, req: UiaRequirement, auth: unknown, ip: string): Promise<UiaResult> {
+export async function requireUia(deps: Deps, req: UiaRequirement, auth: unknown): Promise<UiaResult> {
   const db = deps.env.DB;
   let row: UiaSessionRow;
   if (isObject(auth) && typeof auth.session === "string") {
@@ -122,7 +122,7 @@ export async function requireUia(deps: Deps, req: UiaRequirement, auth: unknown,
       error: `Stage ${String(stage)} is not offered here`,
     });
   }
-  const outcome = await runStage(deps, req, stage as UiaStage, auth, ip);
+  const outcome = await runStage(deps, req, stage as UiaStage, auth);
   if (!outcome.ok) {
     throw new UiaChallenge(challengeBody(req, row.session_id, completed), { errcode: outcome.errcode, error: outcome.error });
   }

@@ -104,6 +104,15 @@ describe("POST /login with m.login.password", () => {
     expect(phones).toEqual([expect.objectContaining({ device_id: "PHONE", display_name: "Alice's phone" })]);
   });
 
+  it("ignores initial_device_display_name for a device that already exists", async () => {
+    const alice = await registerUser();
+    await loginOk(alice.username, PASSWORD, { device_id: "NAMED", initial_device_display_name: "First name" });
+    const again = await loginOk(alice.username, PASSWORD, { device_id: "NAMED", initial_device_display_name: "Second name" });
+    const device = await call("GET", "/_matrix/client/v3/devices/NAMED", { token: again.access_token });
+    expect(device.status).toBe(200);
+    expect(device.body.display_name).toBe("First name");
+  });
+
   it("shows initial_device_display_name in GET /devices", async () => {
     const alice = await registerUser();
     const session = await loginOk(alice.username, PASSWORD, { initial_device_display_name: "Laptop 🖥" });

@@ -175,6 +175,25 @@ describe("POST /register in token mode (m.login.registration_token)", () => {
     expect(loser.body.errcode).toBe("M_FORBIDDEN");
   });
 
+  it("a registration that loses a race for its name does not use up its token", async () => {
+    const [tokenA, tokenB] = [uniqueName("ra"), uniqueName("rb")];
+    await insertToken(tokenA, 1);
+    await insertToken(tokenB, 1);
+    const username = uniqueName("contested");
+    const starts = await Promise.all([1, 2].map(() => register({ username, password: PASSWORD }, TOKEN_MODE)));
+    const results = await Promise.all(
+      [tokenA, tokenB].map((token, i) =>
+        register({ username, password: PASSWORD, auth: { type: "m.login.registration_token", token, session: starts[i]!.body.session } }, TOKEN_MODE),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
+    expect(results.find((r) => r.status === 400)!.body.errcode).toBe("M_USER_IN_USE");
+    const { results: rows } = await testEnv.DB.prepare("SELECT completed FROM registration_tokens WHERE token IN (?, ?)")
+      .bind(tokenA, tokenB)
+      .all<{ completed: number }>();
+    expect(rows.reduce((sum, r) => sum + r.completed, 0)).toBe(1);
+  });
+
   it("refuses an expired stored token", async () => {
     const token = uniqueName("expired");
     await insertToken(token, null, Date.now() - 1000);

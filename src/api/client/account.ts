@@ -21,8 +21,8 @@ export function registerAccountRoutes(app: Hono<AppEnv>): void {
     paths: clientPaths("/account/password"),
     auth: "user",
     body: z.looseObject({ auth: z.unknown().optional(), new_password: z.string(), logout_devices: z.boolean().default(true) }),
-    handler: async ({ deps, body, session, ip }) => {
-      await requireUia(deps, { endpoint: "POST /account/password", flows: [["m.login.password"]], userId: session.userId }, body.auth, ip);
+    handler: async ({ deps, body, session }) => {
+      await requireUia(deps, { endpoint: "POST /account/password", flows: [["m.login.password"]], userId: session.userId }, body.auth);
       await changePassword(deps, session.userId, session.deviceId, body.new_password, !body.logout_devices);
       return {};
     },
@@ -34,8 +34,8 @@ export function registerAccountRoutes(app: Hono<AppEnv>): void {
     paths: clientPaths("/account/deactivate"),
     auth: "user",
     body: z.looseObject({ auth: z.unknown().optional(), id_server: z.string().optional(), erase: z.boolean().optional() }),
-    handler: async ({ deps, body, session, ip }) => {
-      await requireUia(deps, { endpoint: "POST /account/deactivate", flows: [["m.login.password"]], userId: session.userId }, body.auth, ip);
+    handler: async ({ deps, body, session }) => {
+      await requireUia(deps, { endpoint: "POST /account/deactivate", flows: [["m.login.password"]], userId: session.userId }, body.auth);
       await deactivateAccount(deps, session.userId);
       // No identity server bindings are ever made here, so there is nothing to unbind.
       return { id_server_unbind_result: "no-support" };

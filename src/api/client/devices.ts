@@ -54,10 +54,10 @@ export function registerDeviceRoutes(app: Hono<AppEnv>): void {
     paths: clientPaths("/devices/:deviceId"),
     auth: "user",
     body: z.looseObject({ auth: z.unknown().optional() }),
-    handler: async ({ deps, session, params, body, ip }) => {
+    handler: async ({ deps, session, params, body }) => {
       const db = deps.env.DB;
       if (!(await getDevice(db, session.userId, params.deviceId!))) throw notFound("Device not found");
-      await requireUia(deps, { endpoint: `DELETE /devices/${params.deviceId}`, flows: [["m.login.password"]], userId: session.userId }, body.auth, ip);
+      await requireUia(deps, { endpoint: `DELETE /devices/${params.deviceId}`, flows: [["m.login.password"]], userId: session.userId }, body.auth);
       await db.batch(deleteDevicesStatements(db, session.userId, [params.deviceId!]));
       return {};
     },
@@ -69,9 +69,9 @@ export function registerDeviceRoutes(app: Hono<AppEnv>): void {
     paths: clientPaths("/delete_devices"),
     auth: "user",
     body: z.looseObject({ auth: z.unknown().optional(), devices: z.array(z.string()).max(1000) }),
-    handler: async ({ deps, session, body, ip }) => {
+    handler: async ({ deps, session, body }) => {
       const db = deps.env.DB;
-      await requireUia(deps, { endpoint: "POST /delete_devices", flows: [["m.login.password"]], userId: session.userId }, body.auth, ip);
+      await requireUia(deps, { endpoint: "POST /delete_devices", flows: [["m.login.password"]], userId: session.userId }, body.auth);
       if (body.devices.length > 0) await db.batch(deleteDevicesStatements(db, session.userId, body.devices));
       return {};
     },

@@ -34,8 +34,12 @@ export function registerRegistrationRoutes(app: Hono<AppEnv>): void {
       await precheckRegistration(deps, body.username);
       const stage: UiaStage = mode === "token" ? "m.login.registration_token" : "m.login.dummy";
       // Count only requests that try to finish a stage, so the first probe of an open server isn't charged twice.
-      if (body.auth !== undefined) await enforceRateLimit(deps, "register-ip", ip, deps.config.rateLimits.registerPerIp);
-      const uia = await requireUia(deps, { endpoint: "POST /register", flows: [[stage]] }, body.auth, ip);
+      if (body.auth !== undefined) {
+        await enforceRateLimit(deps, "register-ip", ip, deps.config.rateLimits.registerPerIp);
+        // Refuse a request that could never succeed before it spends the UIA session.
+        if (body.password === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing password");
+      }
+      const uia = await requireUia(deps, { endpoint: "POST /register", flows: [[stage]] }, body.auth);
       if (body.password === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing password");
       const userId = await createAccount(deps, {
         username: body.username,

@@ -20,7 +20,8 @@ export async function listDevices(db: D1Database, userId: string): Promise<Devic
 
 /**
  * Creates the device, or keeps the existing one when a client logs in again with its device id.
- * A new display name replaces the old one only when given (spec: POST /login `device_id`).
+ * An existing device keeps its display name: `initial_device_display_name` is "ignored if
+ * device_id corresponds to a known device" (spec: POST /login).
  */
 export function upsertDeviceStatement(
   db: D1Database,
@@ -29,8 +30,7 @@ export function upsertDeviceStatement(
   return db
     .prepare(
       `INSERT INTO devices (user_id, device_id, display_name, created_ts, last_seen_ts, last_seen_ip) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (user_id, device_id) DO UPDATE SET display_name = COALESCE(excluded.display_name, devices.display_name),
-         last_seen_ts = excluded.last_seen_ts, last_seen_ip = excluded.last_seen_ip`,
+       ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_ts = excluded.last_seen_ts, last_seen_ip = excluded.last_seen_ip`,
     )
     .bind(d.userId, d.deviceId, d.displayName, d.now, d.now, d.ip);
 }

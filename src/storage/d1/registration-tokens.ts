@@ -32,3 +32,8 @@ export function consumeRegistrationTokenStatement(db: D1Database, token: string,
     )
     .bind(token, now);
 }
+
+/** Gives back a use spent by a registration that then failed. */
+export function refundRegistrationTokenStatement(db: D1Database, token: string): D1PreparedStatement {
+  return db.prepare("UPDATE registration_tokens SET completed = completed - 1 WHERE token = ? AND completed > 0").bind(token);
+}
