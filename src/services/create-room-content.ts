@@ -68,7 +68,8 @@ export function initialEvents(body: CreateRoomBody, version: RoomVersion, creato
       "m.room.history_visibility": 100,
       "m.room.canonical_alias": 50,
       "m.room.avatar": 50,
-      "m.room.tombstone": 100,
+      // v12: above the admins' 100, so only creators can upgrade (spec v1.16 § createRoom, MSC4289).
+      "m.room.tombstone": version.privilegedCreators ? 150 : 100,
       "m.room.server_acl": 100,
       "m.room.encryption": 100,
     },
@@ -83,15 +84,21 @@ export function initialEvents(body: CreateRoomBody, version: RoomVersion, creato
     ...(body.power_level_content_override ?? {}),
   };
 
-  const events: LocalEventInput[] = [state("m.room.member", { ...creatorMember, membership: "join" }, creator), state("m.room.power_levels", powerLevels)];
+  // Power levels in initial_state replace the generated ones, override included (as Synapse does).
+  const initialPowerLevels = body.initial_state?.find((ev) => ev.type === "m.room.power_levels" && (ev.state_key ?? "") === "");
+  const events: LocalEventInput[] = [
+    state("m.room.member", { ...creatorMember, membership: "join" }, creator),
+    state("m.room.power_levels", initialPowerLevels?.content ?? powerLevels),
+  ];
   if (alias) events.push(state("m.room.canonical_alias", { alias }));
   events.push(state("m.room.join_rules", { join_rule: preset.joinRule }));
   events.push(state("m.room.history_visibility", { history_visibility: preset.historyVisibility }));
   if (version.id !== "1" && preset.guestAccess) events.push(state("m.room.guest_access", { guest_access: preset.guestAccess }));
   for (const ev of body.initial_state ?? []) {
-    if (ev.type === "m.room.create" || ev.type === "m.room.member" || ev.type === "m.room.power_levels") {
+    if (ev.type === "m.room.create" || ev.type === "m.room.member") {
       throw new MatrixError("M_INVALID_PARAM", `initial_state may not contain ${ev.type}`);
     }
+    if (ev === initialPowerLevels) continue;
     // Later entries replace earlier ones of the same type/key, including preset state.
     const key = ev.state_key ?? "";
     const existing = events.findIndex((e) => e.type === ev.type && e.stateKey === key && e.type !== "m.room.member");

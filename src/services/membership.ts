@@ -14,7 +14,7 @@ function isLocal(deps: Deps, userId: string): boolean {
   return userId.endsWith(`:${deps.config.serverName}`) && userId.startsWith("@");
 }
 
-async function requireLocalUser(deps: Deps, userId: string): Promise<void> {
+export async function requireLocalUser(deps: Deps, userId: string): Promise<void> {
   if (!/^@[^:]+:.+$/.test(userId)) throw new MatrixError("M_INVALID_PARAM", "Invalid user id");
   if (!isLocal(deps, userId)) throw new MatrixError("M_FORBIDDEN", "Federation is not supported yet: users on other servers cannot be invited");
   const user = await getUser(deps.env.DB, userId);

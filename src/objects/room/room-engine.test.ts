@@ -98,9 +98,9 @@ describe("room engine: local events", () => {
 
   it("makes a send idempotent per sender, device and transaction id", async () => {
     const room = await makeRoom();
-    const a = await room.engine.append({ sender: ALICE, type: "m.room.message", content: { body: "once" }, txn: { deviceId: "D1", txnId: "t1" } });
-    const b = await room.engine.append({ sender: ALICE, type: "m.room.message", content: { body: "once" }, txn: { deviceId: "D1", txnId: "t1" } });
-    const c = await room.engine.append({ sender: ALICE, type: "m.room.message", content: { body: "once" }, txn: { deviceId: "D2", txnId: "t1" } });
+    const a = await room.engine.append({ sender: ALICE, type: "m.room.message", content: { body: "once" }, txn: { deviceId: "D1", txnId: "t1", scope: "send" } });
+    const b = await room.engine.append({ sender: ALICE, type: "m.room.message", content: { body: "once" }, txn: { deviceId: "D1", txnId: "t1", scope: "send" } });
+    const c = await room.engine.append({ sender: ALICE, type: "m.room.message", content: { body: "once" }, txn: { deviceId: "D2", txnId: "t1", scope: "send" } });
     expect(a.ok && b.ok && c.ok).toBe(true);
     if (a.ok && b.ok && c.ok) {
       expect(b.event.event_id).toBe(a.event.event_id);

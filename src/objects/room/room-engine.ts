@@ -9,7 +9,7 @@
  * a PDU: auth against their own auth events, against the state before them, and against the
  * current state (soft fail).
  */
-import { authEventSelection, checkAuthEventsShape, checkEventAuth, mayApplyRedaction } from "../../matrix/auth";
+import { authEventSelection, canUserDo, checkAuthEventsShape, checkEventAuth, mayApplyRedaction } from "../../matrix/auth";
 import type { JsonObject } from "../../matrix/canonical-json";
 import { canonicalJson } from "../../matrix/canonical-json";
 import { encodeBase64 } from "../../matrix/base64";
@@ -41,7 +41,11 @@ export interface LocalEventInput {
   stateKey?: string;
   /** Top-level `redacts` (room versions before 11 also carry it in `content` from v11 on). */
   redacts?: string;
-  txn?: { deviceId: string; txnId: string };
+  /**
+   * Transaction ids are scoped to a device and an endpoint (spec: § Transaction identifiers), so
+   * the same id may be used once for a send and once for a redaction.
+   */
+  txn?: { deviceId: string; txnId: string; scope: "send" | "redact" };
   /** For tests and imports; defaults to now. */
   originServerTs?: number;
 }
@@ -174,7 +178,7 @@ export class RoomEngine {
     if (!this.isInitialised()) return { ok: false, errcode: "M_NOT_FOUND", error: "Unknown room" };
     const version = this.version;
     if (input.txn) {
-      const existing = this.store.eventIdForTxn(input.sender, input.txn.deviceId, input.txn.txnId);
+      const existing = this.store.eventIdForTxn(input.sender, input.txn.deviceId, `${input.txn.scope}/${input.txn.txnId}`);
       if (existing) {
         const stored = this.store.getEvent(existing)!;
         return { ok: true, event: stored.event, stream: stored.stream, duplicate: true };
@@ -226,8 +230,18 @@ export class RoomEngine {
     const event = { ...signed, event_id: await computeEventId(signed, version) } as RoomEvent;
     const auth = checkEventAuth(event, lookup, version);
     if (!auth.ok) return { ok: false, errcode: "M_FORBIDDEN", error: auth.reason };
+    if (event.type === "m.room.redaction") {
+      // The rules let a server redact its own users' events; a client may only redact its own
+      // events, or others' with the redact level (spec: Client-Server § Redactions).
+      const targetId = version.redactsInContent ? event.content.redacts : event.redacts;
+      const target = typeof targetId === "string" ? this.store.getEvent(targetId) : undefined;
+      if (target && target.event.sender !== event.sender && !canUserDo(event.sender, "redact", lookup, version)) {
+        return { ok: false, errcode: "M_FORBIDDEN", error: "You may only redact your own events" };
+      }
+    }
 
-    const stream = this.persistAccepted(event, before, extremities, input.txn ? { sender: input.sender, ...input.txn } : undefined);
+    const txn = input.txn ? { sender: input.sender, deviceId: input.txn.deviceId, txnId: `${input.txn.scope}/${input.txn.txnId}` } : undefined;
+    const stream = this.persistAccepted(event, before, extremities, txn);
     return { ok: true, event, stream, duplicate: false };
   }
 
@@ -312,7 +326,10 @@ export class RoomEngine {
    * Server-Server § Checks performed on receipt of a PDU, steps 4–6). Signatures and hashes are
    * checked before this by the federation layer.
    */
-  ingest(event: RoomEvent): Promise<IngestResult> {
+  ingest(received: RoomEvent): Promise<IngestResult> {
+    // `unsigned` is not covered by signatures: nothing a remote server puts there is trusted
+    // (history visibility reads our own `replaces_state` from it).
+    const { unsigned: _untrusted, ...event } = received;
     return this.serialize(async () => {
       const existing = this.store.getEvent(event.event_id);
       if (existing) return { ok: true, outcome: "duplicate", stream: existing.stream } as const;

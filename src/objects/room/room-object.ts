@@ -18,9 +18,12 @@ import { getSigningKey } from "../../services/server-keys";
 import { fanoutStatements } from "./fanout";
 import { RoomEngine, type AppendResult, type LocalEventInput } from "./room-engine";
 import { MemberReader, RoomReader, type MembersQuery, type ReadResult } from "./room-reader";
+import { RelationsReader, type RelationsPage, type RelationsQuery, type ThreadsPage, type ThreadsQuery } from "./relations";
 import { RoomStore } from "./room-store";
+import { RoomSummaryReader, type SpaceSummary } from "./room-summary";
 import { migrate } from "./schema";
 import { durableObjectSql } from "./sql";
+import { TimelineReader, type ContextQuery, type Direction, type EventContext, type MessagesPage, type MessagesQuery, type TimestampMatch, type Viewer } from "./timeline-reader";
 
 export class RoomDurableObject extends DurableObject<Env> {
   private readonly store: RoomStore;
@@ -125,5 +128,64 @@ export class RoomDurableObject extends DurableObject<Env> {
   stateContent(type: string, stateKey: string): JsonObject | undefined {
     if (!this.engine.isInitialised()) return undefined;
     return this.engine.currentStateLookup()(type, stateKey)?.content;
+  }
+
+  /** The room as a space-hierarchy entry, with the viewer's membership (spec: § Spaces). */
+  spaceSummary(userId: string): SpaceSummary | undefined {
+    if (!this.engine.isInitialised()) return undefined;
+    return new RoomSummaryReader(this.store, this.engine.roomId!, this.engine.version).spaceSummary(userId);
+  }
+
+  /** Whether the user is joined with the power to send state of `type`: for alias and directory decisions. */
+  maySendState(userId: string, type: string): boolean {
+    if (!this.engine.isInitialised()) return false;
+    return new RoomSummaryReader(this.store, this.engine.roomId!, this.engine.version).maySendState(userId, type);
+  }
+
+  /** Servers with joined members, this server first (spec: GET /directory/room `servers`). */
+  joinedServers(): string[] {
+    if (!this.engine.isInitialised()) return [];
+    return new RoomSummaryReader(this.store, this.engine.roomId!, this.engine.version).joinedServers(getConfig(this.env).serverName);
+  }
+
+  /** The newest accepted event, for `predecessor.event_id` when the room is upgraded (spec: § Room upgrades). */
+  latestEventId(): string | undefined {
+    if (!this.engine.isInitialised()) return undefined;
+    let latest: { id: string; stream: number } | undefined;
+    for (const id of this.store.forwardExtremities()) {
+      const stream = this.store.getEvent(id)?.stream ?? -1;
+      if (!latest || stream > latest.stream) latest = { id, stream };
+    }
+    return latest?.id;
+  }
+
+  /** GET /rooms/{roomId}/messages through the viewer's history visibility (spec: § Getting events for a room). */
+  messages(viewer: Viewer, query: MessagesQuery): ReadResult<MessagesPage> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    return new TimelineReader(this.store, this.reader(), this.engine.roomId!).messages(viewer, query);
+  }
+
+  /** GET /rooms/{roomId}/context/{eventId} (spec: § Retrieving events around a given event). */
+  eventContext(viewer: Viewer, eventId: string, query: ContextQuery): ReadResult<EventContext> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    return new TimelineReader(this.store, this.reader(), this.engine.roomId!).context(viewer, eventId, query);
+  }
+
+  /** GET /rooms/{roomId}/timestamp_to_event: the closest event the user may see. */
+  eventAtTimestamp(userId: string, ts: number, dir: Direction): ReadResult<TimestampMatch> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    return new TimelineReader(this.store, this.reader(), this.engine.roomId!).eventAtTimestamp(userId, ts, dir);
+  }
+
+  /** GET /rooms/{roomId}/relations/{eventId}[/{relType}[/{eventType}]] (spec: § Relationships API). */
+  relations(userId: string, eventId: string, query: RelationsQuery): ReadResult<RelationsPage> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    return new RelationsReader(this.store, this.reader(), this.engine.version).relationsOf(userId, eventId, query);
+  }
+
+  /** GET /rooms/{roomId}/threads (spec: § Querying threads in a room). */
+  threads(userId: string, query: ThreadsQuery): ReadResult<ThreadsPage> {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    return new RelationsReader(this.store, this.reader(), this.engine.version).threads(userId, query);
   }
 }

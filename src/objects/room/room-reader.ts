@@ -8,6 +8,11 @@ import { stateKey, type RoomEvent } from "../../matrix/events";
 import type { RoomVersion } from "../../matrix/room-versions";
 import type { RoomStore, StoredEvent } from "./room-store";
 import { VisibilityChecker } from "./visibility";
+import { bundledAggregations, type AggregationViewer } from "./aggregations";
+import { RelationsStore } from "./relations-store";
+
+/** Who an event is formatted for: `deviceId` echoes `transaction_id`; `ignoredUsers` leaves their children out of aggregations. */
+export type FormatViewer = AggregationViewer & { deviceId?: string };
 
 export type ReadResult<T> = { ok: true; value: T } | { ok: false; errcode: "M_FORBIDDEN" | "M_NOT_FOUND"; error: string };
 
@@ -22,8 +27,26 @@ export class RoomReader {
     return new VisibilityChecker(this.store, userId);
   }
 
-  /** Formats a stored event for a client, applying redactions and adding `prev_content`. */
-  format(stored: StoredEvent, viewer?: { userId: string; deviceId?: string }, extraUnsigned?: JsonObject): ClientEvent {
+  /**
+   * Formats a stored event for a client, applying redactions and adding `prev_content`.
+   *
+   * Bundled aggregations (spec: § Aggregations of child events) are part of format(): whenever a
+   * `viewer` is given, `unsigned["m.relations"]` is computed for them (aggregations.ts), so every
+   * endpoint that serves events through format() with a viewer — /event, /messages, /context,
+   * /relations, /threads — bundles them without further wiring. Paths that must not bundle pass
+   * no viewer (state and member lists: state events get no bundle anyway). An `m.relations` key
+   * in `extraUnsigned` is taken as given and nothing is computed.
+   */
+  format(stored: StoredEvent, viewer?: FormatViewer, extraUnsigned?: JsonObject): ClientEvent {
+    return this.formatWith(stored, viewer, extraUnsigned, viewer ? "full" : "none");
+  }
+
+  /** `bundle`: "full" at the top level, "nested" for a thread's latest event (no nested thread), "none" for edits. */
+  private formatWith(stored: StoredEvent, viewer: FormatViewer | undefined, extraUnsigned: JsonObject | undefined, bundle: "full" | "nested" | "none"): ClientEvent {
+    if (viewer && bundle !== "none" && !(extraUnsigned && "m.relations" in extraUnsigned)) {
+      const relations = this.aggregations(stored, viewer, bundle === "full");
+      if (relations) extraUnsigned = { ...(extraUnsigned ?? {}), "m.relations": relations };
+    }
     const ev = stored.event;
     let redactedBecause: ClientEvent | undefined;
     if (stored.redactedBy) {
@@ -45,6 +68,25 @@ export class RoomReader {
       transactionId = this.store.transactionIdFor(ev.event_id, viewer.userId, viewer.deviceId);
     }
     return toClientEvent(ev, this.version, { now: this.now(), redactedBecause, prevContent, prevSender, transactionId, extraUnsigned });
+  }
+
+  private relationsStore: RelationsStore | undefined;
+
+  /** The bundled aggregations of `stored` as `viewer` sees them (undefined when there are none). */
+  aggregations(stored: StoredEvent, viewer: FormatViewer, includeThread = true): JsonObject | undefined {
+    this.relationsStore ??= new RelationsStore(this.store.sql);
+    let checker: VisibilityChecker | undefined;
+    return bundledAggregations(
+      {
+        store: this.store,
+        relations: this.relationsStore,
+        canSee: (child) => (checker ??= this.visibility(viewer.userId)).canSee(child),
+        format: (child, nested) => this.formatWith(child, viewer, undefined, nested ? "nested" : "none"),
+      },
+      stored,
+      viewer,
+      { includeThread },
+    );
   }
 
   /** GET /rooms/{roomId}/event/{eventId}: 404 when unknown or not visible, as the spec asks. */
@@ -77,7 +119,8 @@ export class RoomReader {
         if (prior === "join") return { ok: true, value: before };
       }
     }
-    if (checker.mayReadRoom() && checker.membership !== "leave" && checker.membership !== "ban") return { ok: true, value: current };
+    // Anyone may read a world-readable room's current state, including a user who left it without ever joining.
+    if (checker.roomIsWorldReadable()) return { ok: true, value: current };
     return { ok: false, errcode: "M_FORBIDDEN", error: "You are not allowed to view this room's state" };
   }
 

@@ -5,6 +5,7 @@
  */
 import { splitStateKey, stateKey, type RoomEvent, type StateMap } from "../../matrix/events";
 import { first, type Sql } from "./sql";
+import { recordThreadReply, refreshThreadAfterRedaction } from "./relations-store";
 
 /** A chain of deltas longer than this is cut by a full snapshot. */
 const SNAPSHOT_EVERY = 64;
@@ -127,13 +128,15 @@ export class RoomStore {
 
   /** The transaction id a device used to send an event, for echoing it back to that device only. */
   transactionIdFor(eventId: string, sender: string, deviceId: string): string | undefined {
-    return first<{ txn_id: string }>(
+    const stored = first<{ txn_id: string }>(
       this.sql,
       "SELECT txn_id FROM events WHERE event_id = ? AND txn_sender = ? AND txn_device = ?",
       eventId,
       sender,
       deviceId,
     )?.txn_id;
+    // Stored as `<endpoint>/<client's id>`; the client gets its own id back.
+    return stored === undefined ? undefined : stored.slice(stored.indexOf("/") + 1);
   }
 
   /** Events of the visible timeline (not rejected, not soft-failed, not outliers) in stream order. */
@@ -318,6 +321,8 @@ export class RoomStore {
   markRedacted(eventId: string, redactionId: string): void {
     this.sql.run("UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL", redactionId, eventId);
     this.events.delete(eventId);
+    // A redacted thread reply no longer counts as its thread's latest activity.
+    refreshThreadAfterRedaction(this.sql, eventId);
   }
 
   insertRelation(r: { eventId: string; parentId: string; relType: string; type: string; sender: string; key: string | null; stream: number }): void {
@@ -331,6 +336,7 @@ export class RoomStore {
       r.key,
       r.stream,
     );
+    if (r.relType === "m.thread") recordThreadReply(this.sql, r.parentId, r.stream);
   }
 
   /** Drops in-memory caches; used when a transaction rolled back. */
@@ -339,5 +345,52 @@ export class RoomStore {
     this.extremities = undefined;
     this.groups = new Lru(64);
     this.events = new Lru(2000);
+  }
+
+  /**
+   * One key of a state group, without materialising the whole group: walks the delta chain
+   * (at most SNAPSHOT_EVERY hops) and stops at the first entry for the key. Read paths that need
+   * a couple of keys per event (history visibility) use this instead of `loadStateGroup`.
+   */
+  stateEventIdAt(groupId: number, type: string, key: string): string | undefined {
+    const k = stateKey(type, key);
+    let id: number | null = groupId;
+    while (id !== null) {
+      const cached = this.groups.get(id);
+      if (cached) return cached.get(k);
+      const entry = first<{ event_id: string | null }>(
+        this.sql,
+        "SELECT event_id FROM state_group_entries WHERE group_id = ? AND type = ? AND state_key = ?",
+        id,
+        type,
+        key,
+      );
+      if (entry) return entry.event_id ?? undefined;
+      const parent: { prev_group: number | null } | undefined = first(this.sql, "SELECT prev_group FROM state_groups WHERE id = ?", id);
+      if (!parent) throw new Error(`state group ${id} is missing`);
+      id = parent.prev_group;
+    }
+    return undefined;
+  }
+
+  /**
+   * Timeline events ordered by `origin_server_ts` from `ts` in `dir` (b: at or before, f: at or
+   * after), resuming after `cursor` (the last row of the previous batch) when given.
+   */
+  timelineByTimestamp(ts: number, dir: "b" | "f", limit: number, cursor?: { ts: number; stream: number }): StoredEvent[] {
+    const cmp = dir === "b" ? "<" : ">";
+    const order = dir === "b" ? "DESC" : "ASC";
+    const where = cursor
+      ? `(origin_server_ts ${cmp} ? OR (origin_server_ts = ? AND stream ${cmp} ?))`
+      : `origin_server_ts ${cmp}= ?`;
+    const bindings = cursor ? [cursor.ts, cursor.ts, cursor.stream] : [ts];
+    const rows = this.sql.all<EventRow>(
+      `SELECT stream, event_id, json, state_group, rejected, soft_failed, outlier, redacted_by FROM events
+       WHERE ${where} AND rejected IS NULL AND soft_failed = 0 AND outlier = 0
+       ORDER BY origin_server_ts ${order}, stream ${order} LIMIT ?`,
+      ...bindings,
+      limit,
+    );
+    return rows.map((r) => this.fromRow(r));
   }
 }

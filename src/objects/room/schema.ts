@@ -57,6 +57,18 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX relations_parent ON relations (parent_id, rel_type, stream);
   `,
+  // 2: the thread index. The thread list is ordered by each thread's latest reply (spec:
+  // GET /rooms/{roomId}/threads); keeping that position per root makes a page an index range
+  // instead of a scan of every thread reply in the room. Rows may name roots not (yet) in this
+  // room; readers join with events.
+  `
+  CREATE TABLE threads (root_id TEXT PRIMARY KEY, latest_stream INTEGER NOT NULL);
+  CREATE INDEX threads_latest ON threads (latest_stream);
+  INSERT INTO threads (root_id, latest_stream)
+    SELECT r.parent_id, MAX(r.stream) FROM relations r JOIN events e ON e.event_id = r.event_id
+    WHERE r.rel_type = 'm.thread' AND e.redacted_by IS NULL
+    GROUP BY r.parent_id;
+  `,
 ];
 
 export function migrate(sql: Sql): void {

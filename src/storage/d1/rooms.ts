@@ -107,3 +107,8 @@ export async function aliasesForRoom(db: D1Database, roomId: string): Promise<st
   const { results } = await db.prepare("SELECT alias FROM room_aliases WHERE room_id = ? ORDER BY alias").bind(roomId).all<{ alias: string }>();
   return results.map((r) => r.alias);
 }
+
+/** Points every alias of one room at another (spec: § Room upgrades, "moves any local aliases"). */
+export function moveAliasesStatement(db: D1Database, fromRoomId: string, toRoomId: string): D1PreparedStatement {
+  return db.prepare("UPDATE room_aliases SET room_id = ? WHERE room_id = ?").bind(toRoomId, fromRoomId);
+}

@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { getRoomVersion } from "../../../matrix/room-versions";
 import { creationContentFor, initialEvents, type CreateRoomBody } from "../../../services/create-room-content";
+import { requireLocalUser } from "../../../services/membership";
 import { CREATABLE_ROOM_VERSIONS, createRoom, defaultRoomVersion, profileMemberContent } from "../../../services/rooms";
 import type { AppEnv } from "../../app-env";
 import { MatrixError } from "../../errors";
@@ -41,6 +42,8 @@ export function registerCreateRoomRoutes(app: Hono<AppEnv>): void {
       if (req.room_alias_name !== undefined && /[:\s#]/.test(req.room_alias_name)) {
         throw new MatrixError("M_INVALID_PARAM", "room_alias_name may not contain ':', '#' or whitespace");
       }
+      // Invites go out as the room is made; refuse those /invite would refuse before making it.
+      for (const invitee of req.invite ?? []) await requireLocalUser(deps, invitee);
       const member = await profileMemberContent(deps, session.userId);
       const alias = req.room_alias_name !== undefined ? `#${req.room_alias_name}:${deps.config.serverName}` : undefined;
       const initial = initialEvents(req, version, session.userId, member, alias);

@@ -53,7 +53,7 @@ export function registerRoomEventRoutes(app: Hono<AppEnv>): void {
         sender: session.userId,
         type: params.eventType!,
         content: body as JsonObject,
-        txn: { deviceId: session.deviceId, txnId: params.txnId! },
+        txn: { deviceId: session.deviceId, txnId: params.txnId!, scope: "send" },
       });
       return { event_id: result.event.event_id };
     },
@@ -126,7 +126,7 @@ export function registerRoomEventRoutes(app: Hono<AppEnv>): void {
         type: "m.room.redaction",
         content,
         redacts: inContent ? undefined : params.eventId!,
-        txn: { deviceId: session.deviceId, txnId: `redact:${params.txnId}` },
+        txn: { deviceId: session.deviceId, txnId: params.txnId!, scope: "redact" },
       });
       return { event_id: result.event.event_id };
     },
