@@ -4,11 +4,15 @@
  */
 import { Hono } from "hono";
 import { registerAccountRoutes } from "./api/client/account";
+import { registerAccountDataRoutes } from "./api/client/account-data";
 import { registerDeviceRoutes } from "./api/client/devices";
 import { registerLoginRoutes } from "./api/client/login";
 import { registerProfileRoutes } from "./api/client/profile";
+import { registerReadMarkerRoutes } from "./api/client/read-markers";
 import { registerRoomRoutes } from "./api/client/rooms";
+import { registerSyncRoutes } from "./api/client/sync";
 import { registerRegistrationRoutes } from "./api/client/register";
+import { registerTagRoutes } from "./api/client/tags";
 import { registerDiscoveryRoutes } from "./api/client/versions";
 import { registerSharedSecretRoutes } from "./api/admin/shared-secret-register";
 import type { AppEnv } from "./api/app-env";
@@ -64,6 +68,10 @@ export function buildApp(): Hono<AppEnv> {
   registerDeviceRoutes(app);
   registerProfileRoutes(app);
   registerRoomRoutes(app);
+  registerAccountDataRoutes(app);
+  registerTagRoutes(app);
+  registerReadMarkerRoutes(app);
+  registerSyncRoutes(app);
   registerServerKeyRoutes(app);
   registerSharedSecretRoutes(app);
 
@@ -77,6 +85,8 @@ export function buildApp(): Hono<AppEnv> {
   });
 
   app.onError((err, c) => {
+    // An error thrown by the middleware above (e.g. bad configuration) skips its CORS step.
+    for (const [k, v] of Object.entries(CORS_HEADERS)) c.header(k, v);
     if (err instanceof MatrixError) {
       return c.json(err.toJSON(), err.status);
     }

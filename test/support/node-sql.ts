@@ -1,6 +1,6 @@
 /** The room store's `Sql` surface over Node's built-in SQLite, so the room engine runs in plain Node tests. */
 import { DatabaseSync } from "node:sqlite";
-import type { Sql, SqlValue } from "../../src/objects/room/sql";
+import type { Sql, SqlValue } from "../../src/objects/sql";
 
 export function nodeSql(): Sql {
   const db = new DatabaseSync(":memory:");

@@ -9,7 +9,7 @@
  * yet) is stored but never aggregated, because aggregation always starts from a parent served
  * out of this room.
  */
-import { first, type Sql, type SqlValue } from "./sql";
+import { first, type Sql, type SqlValue } from "../sql";
 
 /**
  * A child counts while its `events` row (alias `e`) is in the visible timeline and not redacted:

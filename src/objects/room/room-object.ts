@@ -16,13 +16,16 @@ import { makeDeps } from "../../services/deps";
 import { randomToken } from "../../services/random";
 import { getSigningKey } from "../../services/server-keys";
 import { fanoutStatements } from "./fanout";
+import { DeliveryPlanner } from "./delivery";
+import type { UserDurableObject } from "../user/user-object";
+import { typedStub } from "../rpc";
 import { RoomEngine, type AppendResult, type LocalEventInput } from "./room-engine";
 import { MemberReader, RoomReader, type MembersQuery, type ReadResult } from "./room-reader";
 import { RelationsReader, type RelationsPage, type RelationsQuery, type ThreadsPage, type ThreadsQuery } from "./relations";
 import { RoomStore } from "./room-store";
 import { RoomSummaryReader, type SpaceSummary } from "./room-summary";
 import { migrate } from "./schema";
-import { durableObjectSql } from "./sql";
+import { durableObjectSql } from "../sql";
 import { TimelineReader, type ContextQuery, type Direction, type EventContext, type MessagesPage, type MessagesQuery, type TimestampMatch, type Viewer } from "./timeline-reader";
 
 export class RoomDurableObject extends DurableObject<Env> {
@@ -52,6 +55,50 @@ export class RoomDurableObject extends DurableObject<Env> {
     if (!roomId || events.length === 0) return;
     const statements = fanoutStatements(this.env.DB, roomId, events, this.store.countMembers("join"), Date.now());
     if (statements.length) await this.env.DB.batch(statements);
+    this.ctx.waitUntil(this.pump());
+  }
+
+  private pumping = false;
+  private pumpAgain = false;
+
+  /**
+   * Delivers accepted events to local members' user objects, in order, at least once
+   * (docs/design/sync.md). One pump runs at a time; a failure retries from the cursor on an alarm.
+   */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    const roomId = this.engine.roomId;
+    if (!roomId) return;
+    this.pumping = true;
+    try {
+      const planner = new DeliveryPlanner(this.store, this.reader(), roomId, getConfig(this.env).serverName);
+      for (;;) {
+        this.pumpAgain = false;
+        const plan = planner.plan();
+        if (!plan) {
+          if (!this.pumpAgain) break;
+          continue;
+        }
+        await Promise.all(
+          [...plan.deliveries].map(([userId, delivery]) =>
+            typedStub<UserDurableObject, "deliver">(this.env.USERS.getByName(userId)).deliver(userId, delivery),
+          ),
+        );
+        planner.advance(plan.upTo);
+      }
+    } catch (err) {
+      console.error(JSON.stringify({ room_id: roomId, error: `delivery failed, retrying: ${String(err)}` }));
+      await this.ctx.storage.setAlarm(Date.now() + 1000);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    await this.pump();
   }
 
   /** Creates the room from its create event and the initial events, stopping at the first refusal. */

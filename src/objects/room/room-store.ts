@@ -4,7 +4,7 @@
  * to write live in the room engine.
  */
 import { splitStateKey, stateKey, type RoomEvent, type StateMap } from "../../matrix/events";
-import { first, type Sql } from "./sql";
+import { first, type Sql } from "../sql";
 import { recordThreadReply, refreshThreadAfterRedaction } from "./relations-store";
 
 /** A chain of deltas longer than this is cut by a full snapshot. */
@@ -137,6 +137,24 @@ export class RoomStore {
     )?.txn_id;
     // Stored as `<endpoint>/<client's id>`; the client gets its own id back.
     return stored === undefined ? undefined : stored.slice(stored.indexOf("/") + 1);
+  }
+
+  /** The device and transaction id an event was sent with, if any (client id, without the endpoint scope). */
+  txnOf(eventId: string): { deviceId: string; txnId: string } | undefined {
+    const row = first<{ txn_device: string | null; txn_id: string | null }>(this.sql, "SELECT txn_device, txn_id FROM events WHERE event_id = ?", eventId);
+    if (!row?.txn_device || !row.txn_id) return undefined;
+    return { deviceId: row.txn_device, txnId: row.txn_id.slice(row.txn_id.indexOf("/") + 1) };
+  }
+
+  /** Every stored event after `stream`, in order, including rejected and soft-failed ones (callers skip them). */
+  eventsAfter(stream: number, limit: number): StoredEvent[] {
+    return this.sql
+      .all<EventRow>(
+        "SELECT stream, event_id, json, state_group, rejected, soft_failed, outlier, redacted_by FROM events WHERE stream > ? ORDER BY stream LIMIT ?",
+        stream,
+        limit,
+      )
+      .map((r) => this.fromRow(r));
   }
 
   /** Events of the visible timeline (not rejected, not soft-failed, not outliers) in stream order. */

@@ -2,7 +2,7 @@
  * The room Durable Object's SQLite schema. Numbered and append-only like D1 migrations: never
  * edit a step that has landed; add the next one.
  */
-import type { Sql } from "./sql";
+import { runMigrations, type Sql } from "../sql";
 
 const MIGRATIONS: string[] = [
   // 1: the event graph.
@@ -72,18 +72,5 @@ const MIGRATIONS: string[] = [
 ];
 
 export function migrate(sql: Sql): void {
-  sql.run("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
-  const row = sql.all<{ version: number }>("SELECT version FROM _schema")[0];
-  let version = row?.version ?? 0;
-  if (!row) sql.run("INSERT INTO _schema (version) VALUES (0)");
-  while (version < MIGRATIONS.length) {
-    const step = MIGRATIONS[version]!;
-    sql.transaction(() => {
-      // Comments are dropped before splitting, so a ';' inside one can't cut a statement.
-      const body = step.replace(/--[^\n]*/g, "");
-      for (const statement of body.split(";").map((s) => s.trim()).filter(Boolean)) sql.run(statement);
-      sql.run("UPDATE _schema SET version = ?", version + 1);
-    });
-    version += 1;
-  }
+  runMigrations(sql, MIGRATIONS);
 }

@@ -26,3 +26,22 @@ export function durableObjectSql(storage: DurableObjectStorage): Sql {
     transaction: <T>(fn: () => T) => storage.transactionSync(fn),
   };
 }
+
+/**
+ * Applies numbered schema steps once each. Steps are append-only: never edit one that has landed.
+ * Comments are dropped before splitting, so a ';' inside one can't cut a statement.
+ */
+export function runMigrations(sql: Sql, steps: readonly string[]): void {
+  sql.run("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
+  const row = sql.all<{ version: number }>("SELECT version FROM _schema")[0];
+  let version = row?.version ?? 0;
+  if (!row) sql.run("INSERT INTO _schema (version) VALUES (0)");
+  while (version < steps.length) {
+    const body = steps[version]!.replace(/--[^\n]*/g, "");
+    sql.transaction(() => {
+      for (const statement of body.split(";").map((s) => s.trim()).filter(Boolean)) sql.run(statement);
+      sql.run("UPDATE _schema SET version = ?", version + 1);
+    });
+    version += 1;
+  }
+}

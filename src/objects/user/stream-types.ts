@@ -1,0 +1,44 @@
+/**
+ * What crosses into a user's object (docs/design/sync.md): room deliveries from room objects, and
+ * notifications of per-user changes from the services that own that data.
+ */
+import type { JsonObject } from "../../matrix/canonical-json";
+import type { ClientEvent } from "../../matrix/client-event";
+
+export interface DeliveredEvent {
+  /** The event's stream position in its room: deliveries at or below what the user holds are dropped. */
+  roomStream: number;
+  event: ClientEvent;
+  /** The sender's member event as of this event, for lazy-loaded members. */
+  senderMember?: ClientEvent;
+  /** Set on the sender's own events: echoed as `unsigned.transaction_id` to that device only. */
+  txn?: { deviceId: string; txnId: string };
+}
+
+export interface RoomSummaryCounts {
+  joined: number;
+  invited: number;
+  /** Up to six members (joined or invited) other than nobody in particular; the user object drops itself. */
+  heroes: string[];
+}
+
+export interface RoomDelivery {
+  roomId: string;
+  events: DeliveredEvent[];
+  summary: RoomSummaryCounts;
+  /** Stripped state, when the user is invited or knocking. */
+  strippedState?: JsonObject[];
+  /**
+   * When the user has just joined: the room as they now see it — its state (without other
+   * members' events, see docs/design/sync.md) and the latest events they may see before the join.
+   */
+  snapshot?: { state: ClientEvent[]; timeline: DeliveredEvent[] };
+}
+
+/**
+ * A change to per-user data owned elsewhere (D1 or another object). The stream records that it
+ * happened; /sync reads the current value from its owner.
+ */
+export type UserChange =
+  | { kind: "account_data"; type: string }
+  | { kind: "room_account_data"; roomId: string; type: string };

@@ -1,0 +1,300 @@
+/**
+ * A user's sync engine (docs/design/sync.md): takes room deliveries and per-user change
+ * notifications into the user's stream, and answers /sync from this object's own tables.
+ * Independent of workerd: tested in Node over node:sqlite.
+ */
+import type { JsonObject } from "../../matrix/canonical-json";
+import type { ClientEvent } from "../../matrix/client-event";
+import { filterAllowsEvent, filterAllowsRoom, type RoomEventFilter } from "../room/event-filter";
+import type { RoomDelivery, UserChange } from "./stream-types";
+import { TIMELINE_KEEP, type RoomEventRow, type RoomStateRow, type UserStore } from "./user-store";
+
+/** How many stream rows one sync reads at most; a client further behind catches up over several syncs. */
+const MAX_ROWS_PER_SYNC = 2000;
+
+export interface SyncFilter {
+  timeline?: RoomEventFilter;
+  state?: RoomEventFilter;
+  /** Room-level include/exclude lists (filter.room.rooms / not_rooms). */
+  rooms?: RoomEventFilter;
+  includeLeave?: boolean;
+}
+
+export interface SyncRequest {
+  deviceId: string;
+  /** Stream position from the `since` token; undefined for an initial sync. */
+  since?: number;
+  fullState?: boolean;
+  timeoutMs?: number;
+  filter?: SyncFilter;
+}
+
+export interface TimelineSection {
+  events: ClientEvent[];
+  limited: boolean;
+  /** Room position before the first event, as a `t<N>` token's number. */
+  prevBatch?: number;
+}
+
+export interface JoinedRoomResult {
+  timeline: TimelineSection;
+  state: ClientEvent[];
+  summary: { heroes: string[]; joined: number; invited: number };
+  /** True when the user (re)joined within this sync: the client gets the whole room. */
+  newlyJoined: boolean;
+}
+
+export interface UserSyncResult {
+  nextPos: number;
+  join: Record<string, JoinedRoomResult>;
+  invite: Record<string, JsonObject[]>;
+  knock: Record<string, JsonObject[]>;
+  leave: Record<string, { timeline: TimelineSection; state: ClientEvent[] }>;
+  /** Account data types that changed; undefined on an initial sync (the caller sends everything). */
+  accountData?: { global: string[]; rooms: Record<string, string[]> };
+}
+
+function hasUrl(ev: ClientEvent): boolean {
+  return typeof ev.content?.url === "string";
+}
+
+function allowed(filter: RoomEventFilter | undefined, ev: ClientEvent): boolean {
+  return filterAllowsEvent(filter, { type: ev.type, sender: ev.sender, hasUrl: hasUrl(ev) });
+}
+
+export class SyncEngine {
+  private waiters = new Set<() => void>();
+
+  constructor(
+    private readonly store: UserStore,
+    private readonly userId: string,
+    private readonly now: () => number,
+  ) {}
+
+  private wake(): void {
+    const waiting = [...this.waiters];
+    this.waiters.clear();
+    for (const w of waiting) w();
+  }
+
+  /** Accepts a room's delivery; items the user already holds are ignored (delivery is at-least-once). */
+  deliver(d: RoomDelivery): void {
+    const store = this.store;
+    let changed = false;
+    store.sql.transaction(() => {
+      const existing = store.getRoom(d.roomId);
+      let roomPos = existing?.room_pos ?? 0;
+      let membership = existing?.membership ?? "leave";
+      let membershipPos = existing?.membership_pos ?? 0;
+      let stripped = existing?.stripped_state ?? null;
+
+      const take = (item: RoomDelivery["events"][number]) => {
+        if (item.roomStream <= roomPos) return;
+        const pos = store.appendStream("event", d.roomId, item.roomStream, null);
+        store.insertEvent(d.roomId, item.roomStream, pos, item.event, item.txn);
+        const ev = item.event;
+        if (item.senderMember) store.setState(d.roomId, item.senderMember, pos);
+        if (typeof ev.state_key === "string") {
+          const isOtherMember = ev.type === "m.room.member" && ev.state_key !== this.userId;
+          // Other members' events stay in the timeline; the state keeps only senders we've seen speak.
+          if (!isOtherMember || store.getState(d.roomId, ev.type, ev.state_key)) store.setState(d.roomId, ev, pos);
+          if (ev.type === "m.room.member" && ev.state_key === this.userId && typeof ev.content.membership === "string") {
+            membership = ev.content.membership;
+            membershipPos = pos;
+            if (membership === "join" || membership === "leave" || membership === "ban") stripped = null;
+          }
+        }
+        roomPos = item.roomStream;
+        changed = true;
+      };
+
+      if (d.snapshot) {
+        const pos = store.appendStream("snapshot", d.roomId, null, null);
+        for (const ev of d.snapshot.state) store.setState(d.roomId, ev, pos);
+        for (const item of d.snapshot.timeline) {
+          if (item.roomStream <= roomPos) continue;
+          store.insertEvent(d.roomId, item.roomStream, pos, item.event, item.txn);
+          if (item.senderMember) store.setState(d.roomId, item.senderMember, pos);
+          roomPos = Math.max(roomPos, item.roomStream);
+        }
+        changed = true;
+      }
+      for (const item of d.events) take(item);
+      if (d.strippedState) {
+        stripped = JSON.stringify(d.strippedState);
+        changed = true;
+      }
+      store.upsertRoom({
+        room_id: d.roomId,
+        membership,
+        membership_pos: membershipPos,
+        room_pos: roomPos,
+        joined: d.summary.joined,
+        invited: d.summary.invited,
+        heroes: JSON.stringify(d.summary.heroes),
+        stripped_state: stripped,
+      });
+      store.trimEvents(d.roomId);
+    });
+    if (changed) this.wake();
+  }
+
+  /** Records a change to data owned elsewhere (account data, …) and wakes waiting syncs. */
+  notify(change: UserChange): void {
+    const roomId = change.kind === "room_account_data" ? change.roomId : null;
+    this.store.appendStream(change.kind, roomId, null, { type: change.type });
+    this.wake();
+  }
+
+  private format(row: RoomEventRow, deviceId: string): ClientEvent {
+    const ev = JSON.parse(row.event) as ClientEvent;
+    const unsigned: JsonObject = { ...(ev.unsigned ?? {}), age: Math.max(0, this.now() - ev.origin_server_ts) };
+    delete unsigned.transaction_id;
+    if (row.txn_device === deviceId && row.txn_id) unsigned.transaction_id = row.txn_id;
+    return { ...ev, unsigned };
+  }
+
+  private heroesFor(heroes: string): string[] {
+    return (JSON.parse(heroes) as string[]).filter((h) => h !== this.userId).slice(0, 5);
+  }
+
+  /** State for a room: non-member state, the user's own member event, and the members the timeline needs. */
+  private roomState(roomId: string, rows: RoomStateRow[], timeline: ClientEvent[], filter: SyncFilter | undefined, lazy: boolean): ClientEvent[] {
+    const inTimeline = new Set(timeline.map((e) => e.event_id));
+    const senders = new Set(timeline.map((e) => e.sender));
+    const out: ClientEvent[] = [];
+    for (const row of rows) {
+      const ev = JSON.parse(row.event) as ClientEvent;
+      if (inTimeline.has(ev.event_id)) continue;
+      if (ev.type === "m.room.member" && lazy && ev.state_key !== this.userId && !senders.has(ev.state_key ?? "")) continue;
+      if (!allowed(filter?.state, ev)) continue;
+      out.push(ev);
+    }
+    void roomId;
+    return out;
+  }
+
+  private timelineOf(rows: RoomEventRow[], limit: number, deviceId: string, filter: RoomEventFilter | undefined, moreBefore: boolean): TimelineSection {
+    const visible = rows.filter((r) => allowed(filter, JSON.parse(r.event) as ClientEvent));
+    const limited = visible.length > limit || moreBefore;
+    const chosen = visible.slice(Math.max(0, visible.length - limit));
+    const first = chosen[0] ?? rows[rows.length - 1];
+    return {
+      events: chosen.map((r) => this.format(r, deviceId)),
+      limited,
+      prevBatch: first ? first.room_stream - (chosen.length ? 1 : 0) : undefined,
+    };
+  }
+
+  private joinedRoom(roomId: string, since: number | undefined, req: SyncRequest, newEvents = 0): JoinedRoomResult {
+    const store = this.store;
+    const room = store.getRoom(roomId)!;
+    const filter = req.filter;
+    const limit = Math.min(filter?.timeline?.limit ?? 10, TIMELINE_KEEP);
+    const lazy = filter?.state?.lazyLoadMembers ?? false;
+    const whole = since === undefined || req.fullState === true || room.membership_pos > since;
+    let timeline: TimelineSection;
+    let state: ClientEvent[];
+    if (whole) {
+      const rows = store.latestEvents(roomId, TIMELINE_KEEP);
+      // Anything before the cached window means older history exists (the create event starts a room).
+      const startsRoom = rows[0] !== undefined && (JSON.parse(rows[0].event) as ClientEvent).type === "m.room.create";
+      timeline = this.timelineOf(rows, limit, req.deviceId, filter?.timeline, rows.length > 0 && !startsRoom && rows.length >= limit);
+      state = this.roomState(roomId, store.state(roomId), timeline.events, filter, lazy);
+    } else {
+      const rows = store.eventsSince(roomId, since);
+      // More new events than the room's cache still holds: older ones were trimmed, so the timeline has a gap.
+      timeline = this.timelineOf(rows, limit, req.deviceId, filter?.timeline, newEvents > rows.length);
+      // State changes the client would otherwise miss: those skipped by the limit.
+      state = timeline.limited ? this.roomState(roomId, store.stateSince(roomId, since), timeline.events, filter, lazy) : [];
+      if (lazy) {
+        // Lazy loading: members of the timeline's senders, unless the client already has them.
+        const have = new Set(state.map((e) => e.event_id));
+        for (const sender of new Set(timeline.events.map((e) => e.sender))) {
+          const row = store.getState(roomId, "m.room.member", sender);
+          if (row && row.pos > since) {
+            const ev = JSON.parse(row.event) as ClientEvent;
+            if (!have.has(ev.event_id) && !timeline.events.some((t) => t.event_id === ev.event_id)) state.push(ev);
+          }
+        }
+      }
+    }
+    return { timeline, state, summary: { heroes: this.heroesFor(room.heroes), joined: room.joined, invited: room.invited }, newlyJoined: whole && since !== undefined };
+  }
+
+  /** Builds the sync response body for the rooms and stream this object owns. */
+  compute(req: SyncRequest): UserSyncResult {
+    const store = this.store;
+    const since = req.since;
+    const filter = req.filter;
+    const result: UserSyncResult = { nextPos: store.maxPos(), join: {}, invite: {}, knock: {}, leave: {} };
+    const roomAllowed = (roomId: string) => filterAllowsRoom(filter?.rooms, roomId);
+
+    if (since === undefined) {
+      for (const room of store.allRooms()) {
+        if (!roomAllowed(room.room_id)) continue;
+        if (room.membership === "join") result.join[room.room_id] = this.joinedRoom(room.room_id, undefined, req);
+        else if (room.membership === "invite") result.invite[room.room_id] = JSON.parse(room.stripped_state ?? "[]");
+        else if (room.membership === "knock") result.knock[room.room_id] = JSON.parse(room.stripped_state ?? "[]");
+        else if (filter?.includeLeave) {
+          const limit = Math.min(filter?.timeline?.limit ?? 10, TIMELINE_KEEP);
+          result.leave[room.room_id] = { timeline: this.timelineOf(store.latestEvents(room.room_id, TIMELINE_KEEP), limit, req.deviceId, filter?.timeline, false), state: [] };
+        }
+      }
+      return result;
+    }
+
+    const rows = store.streamAfter(since, MAX_ROWS_PER_SYNC);
+    if (rows.length === MAX_ROWS_PER_SYNC) result.nextPos = rows[rows.length - 1]!.pos;
+    const changedRooms = new Map<string, number>();
+    const accountData = { global: new Set<string>(), rooms: new Map<string, Set<string>>() };
+    for (const row of rows) {
+      if ((row.kind === "event" || row.kind === "snapshot") && row.room_id) changedRooms.set(row.room_id, (changedRooms.get(row.room_id) ?? 0) + (row.kind === "event" ? 1 : 0));
+      else if (row.kind === "account_data") accountData.global.add((JSON.parse(row.data ?? "{}") as { type: string }).type);
+      else if (row.kind === "room_account_data" && row.room_id) {
+        const set = accountData.rooms.get(row.room_id) ?? new Set<string>();
+        set.add((JSON.parse(row.data ?? "{}") as { type: string }).type);
+        accountData.rooms.set(row.room_id, set);
+      }
+    }
+    for (const [roomId, newEvents] of changedRooms) {
+      if (!roomAllowed(roomId)) continue;
+      const room = store.getRoom(roomId);
+      if (!room) continue;
+      if (room.membership === "join") result.join[roomId] = this.joinedRoom(roomId, since, req, newEvents);
+      else if (room.membership === "invite") result.invite[roomId] = JSON.parse(room.stripped_state ?? "[]");
+      else if (room.membership === "knock") result.knock[roomId] = JSON.parse(room.stripped_state ?? "[]");
+      else {
+        const limit = Math.min(filter?.timeline?.limit ?? 10, TIMELINE_KEEP);
+        // Only what happened up to the leave: nothing after it is delivered.
+        result.leave[roomId] = { timeline: this.timelineOf(store.eventsSince(roomId, since), limit, req.deviceId, filter?.timeline, false), state: [] };
+      }
+    }
+    result.accountData = {
+      global: [...accountData.global],
+      rooms: Object.fromEntries([...accountData.rooms].map(([r, s]) => [r, [...s]])),
+    };
+    return result;
+  }
+
+  /** /sync: answers at once when there is news after `since`, otherwise waits up to the timeout. */
+  async sync(req: SyncRequest): Promise<UserSyncResult> {
+    const deadline = this.now() + Math.max(0, req.timeoutMs ?? 0);
+    for (;;) {
+      if (req.since === undefined || req.fullState || this.store.maxPos() > req.since) return this.compute(req);
+      const remaining = deadline - this.now();
+      if (remaining <= 0) return this.compute(req);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.waiters.delete(wake);
+          resolve();
+        }, remaining);
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.waiters.add(wake);
+      });
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * GET /sync (spec: Client-Server § Syncing): the user's object answers from its own stream and
+ * room summaries (docs/design/sync.md); this layer turns tokens and filters into its request and
+ * its result into the wire format.
+ */
+import { MatrixError } from "../api/errors";
+import type { ClientEvent } from "../matrix/client-event";
+import type { JsonObject } from "../matrix/canonical-json";
+import { typedStub } from "../objects/rpc";
+import type { SyncFilter, TimelineSection, UserSyncResult } from "../objects/user/sync-engine";
+import type { UserDurableObject } from "../objects/user/user-object";
+import type { Deps } from "./deps";
+import { roomToken } from "./pagination-tokens";
+import { roomStub } from "./rooms";
+
+/** Longest long-poll we hold, so a forgotten connection can't pin an object forever. */
+const MAX_TIMEOUT_MS = 120_000;
+
+export function parseSyncToken(token: string): number {
+  const m = /^s(\d{1,15})$/.exec(token);
+  if (!m) throw new MatrixError("M_INVALID_PARAM", "Invalid since token");
+  return Number(m[1]);
+}
+
+export function syncToken(pos: number): string {
+  return `s${pos}`;
+}
+
+export function userStub(deps: Deps, userId: string) {
+  return typedStub<UserDurableObject, "deliver" | "notify" | "sync">(deps.env.USERS.getByName(userId));
+}
+
+export interface SyncParams {
+  userId: string;
+  deviceId: string;
+  since?: string;
+  timeoutMs: number;
+  fullState: boolean;
+  filter: SyncFilter;
+}
+
+function timelineWire(t: TimelineSection): JsonObject {
+  const out: JsonObject = { events: t.events as unknown as JsonObject[], limited: t.limited };
+  if (t.prevBatch !== undefined) out.prev_batch = roomToken(t.prevBatch);
+  return out;
+}
+
+/**
+ * Rooms whose state a client that doesn't lazy-load members needs in full: member events are not
+ * copied into every user's object, so they come from the room, one call per such room.
+ */
+async function addFullMembers(deps: Deps, userId: string, roomId: string, state: ClientEvent[], timeline: ClientEvent[]): Promise<ClientEvent[]> {
+  const page = await roomStub(deps, roomId).members(userId, {});
+  if (!page.ok) return state;
+  const have = new Set([...state, ...timeline].map((e) => e.event_id));
+  return [...state, ...page.value.filter((e) => !have.has(e.event_id))];
+}
+
+export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> {
+  const since = params.since !== undefined ? parseSyncToken(params.since) : undefined;
+  const result: UserSyncResult = await userStub(deps, params.userId).sync(params.userId, {
+    deviceId: params.deviceId,
+    since,
+    fullState: params.fullState,
+    timeoutMs: Math.min(Math.max(0, params.timeoutMs), MAX_TIMEOUT_MS),
+    filter: params.filter,
+  });
+  const lazy = params.filter.state?.lazyLoadMembers ?? false;
+
+  const join: JsonObject = {};
+  await Promise.all(
+    Object.entries(result.join).map(async ([roomId, room]) => {
+      let state = room.state;
+      if (!lazy && (since === undefined || room.newlyJoined || params.fullState)) {
+        state = await addFullMembers(deps, params.userId, roomId, state, room.timeline.events);
+      }
+      join[roomId] = {
+        timeline: timelineWire(room.timeline),
+        state: { events: state as unknown as JsonObject[] },
+        summary: { "m.heroes": room.summary.heroes, "m.joined_member_count": room.summary.joined, "m.invited_member_count": room.summary.invited },
+        ephemeral: { events: [] },
+        account_data: { events: [] },
+      };
+    }),
+  );
+  const invite: JsonObject = {};
+  for (const [roomId, events] of Object.entries(result.invite)) invite[roomId] = { invite_state: { events } };
+  const knock: JsonObject = {};
+  for (const [roomId, events] of Object.entries(result.knock)) knock[roomId] = { knock_state: { events } };
+  const leave: JsonObject = {};
+  for (const [roomId, room] of Object.entries(result.leave)) {
+    leave[roomId] = { timeline: timelineWire(room.timeline), state: { events: room.state as unknown as JsonObject[] }, account_data: { events: [] } };
+  }
+  return {
+    next_batch: syncToken(result.nextPos),
+    rooms: { join, invite, knock, leave },
+  };
+}
