@@ -38,7 +38,7 @@ function specEndpoints(api: "client-server" | "server-server"): Endpoint[] {
       else if (/^\S/.test(line)) inPaths = false;
       if (!inPaths) continue;
       const p = /^ {2}"?(\/[^":]*)"?:\s*$/.exec(line);
-      if (p) current = p[1];
+      if (p) current = p[1]!.trim();
       const m = /^ {4}(get|put|post|delete):\s*$/.exec(line);
       if (m && current) {
         last = { api, method: m[1]!.toUpperCase(), path: `${base}${current}`.replace(/\/+$/, "") || "/", file, deprecated: false };
