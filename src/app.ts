@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { registerAccountRoutes } from "./api/client/account";
 import { registerAccountDataRoutes } from "./api/client/account-data";
 import { registerDeviceRoutes } from "./api/client/devices";
+import { registerFilterRoutes } from "./api/client/filters";
 import { registerLoginRoutes } from "./api/client/login";
 import { registerProfileRoutes } from "./api/client/profile";
 import { registerReadMarkerRoutes } from "./api/client/read-markers";
@@ -71,6 +72,7 @@ export function buildApp(): Hono<AppEnv> {
   registerAccountDataRoutes(app);
   registerTagRoutes(app);
   registerReadMarkerRoutes(app);
+  registerFilterRoutes(app);
   registerSyncRoutes(app);
   registerServerKeyRoutes(app);
   registerSharedSecretRoutes(app);

@@ -4,7 +4,7 @@
  * pagination tokens and the internal shapes into the wire's.
  */
 import type { ClientEvent } from "../matrix/client-event";
-import type { RoomEventFilter } from "../objects/room/event-filter";
+import type { RoomEventFilter } from "../matrix/filters";
 import type { Direction, Viewer as TimelineViewer } from "../objects/room/timeline-reader";
 import type { Deps } from "./deps";
 import { parseRoomToken, roomToken } from "./pagination-tokens";

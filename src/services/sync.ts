@@ -12,6 +12,7 @@ import type { UserDurableObject } from "../objects/user/user-object";
 import type { Deps } from "./deps";
 import { roomToken } from "./pagination-tokens";
 import { roomStub } from "./rooms";
+import { accountDataForSync } from "./account-data";
 
 /** Longest long-poll we hold, so a forgotten connection can't pin an object forever. */
 const MAX_TIMEOUT_MS = 120_000;
@@ -66,6 +67,8 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
     filter: params.filter,
   });
   const lazy = params.filter.state?.lazyLoadMembers ?? false;
+  // Account data lives in D1: all of it on an initial sync, only what changed otherwise.
+  const accountData = await accountDataForSync(deps, params.userId, since === undefined ? undefined : result.accountData);
 
   const join: JsonObject = {};
   await Promise.all(
@@ -79,7 +82,7 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
         state: { events: state as unknown as JsonObject[] },
         summary: { "m.heroes": room.summary.heroes, "m.joined_member_count": room.summary.joined, "m.invited_member_count": room.summary.invited },
         ephemeral: { events: [] },
-        account_data: { events: [] },
+        account_data: { events: (accountData.rooms[roomId] ?? []) as unknown as JsonObject[] },
       };
     }),
   );
@@ -93,6 +96,7 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
   }
   return {
     next_batch: syncToken(result.nextPos),
+    account_data: { events: accountData.global as unknown as JsonObject[] },
     rooms: { join, invite, knock, leave },
   };
 }

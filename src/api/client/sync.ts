@@ -4,27 +4,14 @@ import { z } from "zod";
 import { sync } from "../../services/sync";
 import type { SyncFilter } from "../../objects/user/sync-engine";
 import type { AppEnv } from "../app-env";
-import { invalidParam } from "../errors";
 import { clientPaths, route } from "../route";
-import { parseRoomEventFilterParam } from "./rooms/filter-param";
+import { resolveFilter } from "../../services/filters";
+import type { Filter } from "../../matrix/filters";
 
-/** Until stored filters land, the inline form of the filter's room section. */
-function parseFilter(raw: string | undefined): SyncFilter {
-  if (raw === undefined || raw === "") return {};
-  if (!raw.trim().startsWith("{")) throw invalidParam("Stored filters are not supported yet; send the filter inline");
-  let json: { room?: { timeline?: unknown; state?: unknown; rooms?: unknown; not_rooms?: unknown; include_leave?: unknown } };
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw invalidParam("filter is not valid JSON");
-  }
-  const room = json.room ?? {};
-  return {
-    timeline: parseRoomEventFilterParam(room.timeline ? JSON.stringify(room.timeline) : undefined),
-    state: parseRoomEventFilterParam(room.state ? JSON.stringify(room.state) : undefined),
-    rooms: parseRoomEventFilterParam(JSON.stringify({ rooms: room.rooms, not_rooms: room.not_rooms })),
-    includeLeave: room.include_leave === true,
-  };
+/** The parts of a client's Filter that the user object applies (spec: § Filtering). */
+function toSyncFilter(filter: Filter): SyncFilter {
+  const room = filter.room ?? {};
+  return { timeline: room.timeline, state: room.state, rooms: { rooms: room.rooms, notRooms: room.notRooms }, includeLeave: room.includeLeave === true };
 }
 
 export function registerSyncRoutes(app: Hono<AppEnv>): void {
@@ -39,14 +26,14 @@ export function registerSyncRoutes(app: Hono<AppEnv>): void {
       set_presence: z.enum(["online", "offline", "unavailable"]).optional(),
       filter: z.string().optional(),
     }),
-    handler: ({ deps, session, query }) =>
+    handler: async ({ deps, session, query }) =>
       sync(deps, {
         userId: session.userId,
         deviceId: session.deviceId,
         since: query.since,
         timeoutMs: query.timeout,
         fullState: query.full_state === "true",
-        filter: parseFilter(query.filter),
+        filter: toSyncFilter(await resolveFilter(deps, session.userId, query.filter)),
       }),
   });
 }

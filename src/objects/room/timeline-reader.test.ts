@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makeTestRoom, type TestRoom } from "../../../test/support/room-fixture";
 import { stateKey } from "../../matrix/events";
-import type { RoomEventFilter } from "./event-filter";
+import type { RoomEventFilter } from "../../matrix/filters";
 import { SCAN_BUDGET, TimelineReader, type MessagesPage, type MessagesQuery } from "./timeline-reader";
 
 const ALICE = "@alice:a.test";

@@ -11,7 +11,7 @@
  */
 import type { ClientEvent } from "../../matrix/client-event";
 import { splitStateKey } from "../../matrix/events";
-import { filterAllowsEvent, filterAllowsRoom, type RoomEventFilter } from "./event-filter";
+import { filterAllowsEvent, filterAllowsRoom, type RoomEventFilter } from "../../matrix/filters";
 import type { ReadResult, RoomReader } from "./room-reader";
 import type { RoomStore, StoredEvent } from "./room-store";
 import type { VisibilityChecker } from "./visibility";

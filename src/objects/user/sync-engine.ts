@@ -5,7 +5,7 @@
  */
 import type { JsonObject } from "../../matrix/canonical-json";
 import type { ClientEvent } from "../../matrix/client-event";
-import { filterAllowsEvent, filterAllowsRoom, type RoomEventFilter } from "../room/event-filter";
+import { filterAllowsEvent, filterAllowsRoom, type RoomEventFilter } from "../../matrix/filters";
 import type { RoomDelivery, UserChange } from "./stream-types";
 import { TIMELINE_KEEP, type RoomEventRow, type RoomStateRow, type UserStore } from "./user-store";
 
@@ -255,6 +255,8 @@ export class SyncEngine {
         const set = accountData.rooms.get(row.room_id) ?? new Set<string>();
         set.add((JSON.parse(row.data ?? "{}") as { type: string }).type);
         accountData.rooms.set(row.room_id, set);
+        // A room whose only news is account data still appears in the response.
+        if (!changedRooms.has(row.room_id)) changedRooms.set(row.room_id, 0);
       }
     }
     for (const [roomId, newEvents] of changedRooms) {

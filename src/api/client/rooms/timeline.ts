@@ -8,7 +8,7 @@ import { assertRoomId } from "../../../services/rooms";
 import { eventAtTimestamp, eventContext, roomMessages } from "../../../services/room-timeline";
 import type { AppEnv } from "../../app-env";
 import { clientPaths, clientV1Paths, route } from "../../route";
-import { parseRoomEventFilterParam } from "./filter-param";
+import { parseRoomEventFilterParam } from "../../../services/filters";
 
 /** A non-negative integer query parameter (bounded so it stays a safe integer). */
 const count = z
