@@ -8,12 +8,14 @@ import { registerAccountDataRoutes } from "./api/client/account-data";
 import { registerDeviceRoutes } from "./api/client/devices";
 import { registerFilterRoutes } from "./api/client/filters";
 import { registerLoginRoutes } from "./api/client/login";
+import { registerPresenceRoutes } from "./api/client/presence";
 import { registerProfileRoutes } from "./api/client/profile";
 import { registerReadMarkerRoutes } from "./api/client/read-markers";
 import { registerRoomRoutes } from "./api/client/rooms";
 import { registerSyncRoutes } from "./api/client/sync";
 import { registerRegistrationRoutes } from "./api/client/register";
 import { registerTagRoutes } from "./api/client/tags";
+import { registerToDeviceRoutes } from "./api/client/to-device";
 import { registerDiscoveryRoutes } from "./api/client/versions";
 import { registerSharedSecretRoutes } from "./api/admin/shared-secret-register";
 import type { AppEnv } from "./api/app-env";
@@ -74,6 +76,8 @@ export function buildApp(): Hono<AppEnv> {
   registerReadMarkerRoutes(app);
   registerFilterRoutes(app);
   registerSyncRoutes(app);
+  registerToDeviceRoutes(app);
+  registerPresenceRoutes(app);
   registerServerKeyRoutes(app);
   registerSharedSecretRoutes(app);
 

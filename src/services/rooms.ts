@@ -79,10 +79,13 @@ export async function profileMemberContent(deps: Deps, userId: string): Promise<
   return content;
 }
 
+/**
+ * One call to the room's object: `send` itself answers M_NOT_FOUND for a room that doesn't exist,
+ * so asking `exists()` first would only add a second Durable Object round trip to every send
+ * (measured in BENCHMARKS.md).
+ */
 export async function sendToRoom(deps: Deps, roomId: string, input: LocalEventInput): Promise<Extract<AppendResult, { ok: true }>> {
-  const stub = roomStub(deps, roomId);
-  if (!(await stub.exists())) throw new MatrixError("M_NOT_FOUND", "Unknown room");
-  return unwrapAppend(await stub.send(input));
+  return unwrapAppend(await roomStub(deps, roomId).send(input));
 }
 
 export interface CreateRoomRequest {

@@ -13,6 +13,8 @@ import type { Deps } from "./deps";
 import { roomToken } from "./pagination-tokens";
 import { roomStub } from "./rooms";
 import { accountDataForSync } from "./account-data";
+import type { PresenceState } from "../objects/user/presence";
+import { visiblePresence } from "./presence";
 
 /** Longest long-poll we hold, so a forgotten connection can't pin an object forever. */
 const MAX_TIMEOUT_MS = 120_000;
@@ -38,6 +40,8 @@ export interface SyncParams {
   timeoutMs: number;
   fullState: boolean;
   filter: SyncFilter;
+  /** `set_presence`; absent marks the user online (spec: GET /sync). */
+  setPresence?: PresenceState;
 }
 
 function timelineWire(t: TimelineSection): JsonObject {
@@ -65,7 +69,7 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
     fullState: params.fullState,
     timeoutMs: Math.min(Math.max(0, params.timeoutMs), MAX_TIMEOUT_MS),
     filter: params.filter,
-  });
+  }, params.setPresence);
   const lazy = params.filter.state?.lazyLoadMembers ?? false;
   // Account data lives in D1: all of it on an initial sync, only what changed otherwise.
   const accountData = await accountDataForSync(deps, params.userId, since === undefined ? undefined : result.accountData);
@@ -81,7 +85,7 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
         timeline: timelineWire(room.timeline),
         state: { events: state as unknown as JsonObject[] },
         summary: { "m.heroes": room.summary.heroes, "m.joined_member_count": room.summary.joined, "m.invited_member_count": room.summary.invited },
-        ephemeral: { events: [] },
+        ephemeral: { events: room.ephemeral ?? [] },
         account_data: { events: (accountData.rooms[roomId] ?? []) as unknown as JsonObject[] },
       };
     }),
@@ -97,6 +101,8 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
   return {
     next_batch: syncToken(result.nextPos),
     account_data: { events: accountData.global as unknown as JsonObject[] },
+    to_device: { events: (result.toDevice ?? []) as unknown as JsonObject[] },
+    presence: { events: await visiblePresence(deps, params.userId, result.presence ?? []) },
     rooms: { join, invite, knock, leave },
   };
 }

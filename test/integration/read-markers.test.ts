@@ -1,10 +1,11 @@
 /**
  * Read markers (spec: Client-Server § Read Markers): POST /rooms/{roomId}/read_markers. The
  * fully-read marker is the room's m.fully_read account data; m.read and m.read.private are
- * receipts, which fail closed until the room object stores them.
+ * receipts, stored by the room object.
  */
 import { describe, expect, it } from "vitest";
 import { accountDataChangesSince, roomDataPath, streamPosition } from "./account-data-helpers";
+import { receiptsIn, SyncSession } from "./ephemeral-helpers";
 import { call, registerUser } from "./helpers";
 import { createRoom, joinOk, roomPath, sendOk, targetAction, type TestUser } from "./room-helpers";
 
@@ -142,17 +143,19 @@ describe("refusals", () => {
 });
 
 describe("receipts in the same request", () => {
-  // Receipts are stored by the room object, which doesn't do so yet: until it does, a request
-  // carrying one is refused whole rather than answered with a success that dropped the receipt.
-  it("m.read and m.read.private fail closed with M_UNRECOGNIZED, and the marker does not move", async () => {
+  // m.read and m.read.private are receipts, stored by the room object (test/integration/receipts.test.ts).
+  it("m.read reaches the room's members and m.read.private only the user, with the marker moved too", async () => {
     const { alice, roomId, first, second } = await roomWithMessages();
-    await readMarkers(alice, roomId, { "m.fully_read": first });
-    for (const body of [{ "m.fully_read": second, "m.read": second }, { "m.fully_read": second, "m.read.private": second }, { "m.read": second }]) {
-      const res = await readMarkers(alice, roomId, body);
-      expect(res.status).toBe(404);
-      expect(res.body.errcode).toBe("M_UNRECOGNIZED");
-    }
-    expect((await fullyRead(alice, roomId)).body).toEqual({ event_id: first });
+    const bob = await registerUser();
+    await joinOk(bob, roomId);
+    const aliceSync = await new SyncSession(alice.access_token).start(roomId);
+    const bobSync = await new SyncSession(bob.access_token).start(roomId);
+    expect((await readMarkers(alice, roomId, { "m.fully_read": second, "m.read.private": second, "m.read": first })).status).toBe(200);
+    expect((await fullyRead(alice, roomId)).body).toEqual({ event_id: second });
+    const mine = await aliceSync.until((b) => receiptsIn(b, roomId).filter((r) => r.userId === alice.user_id).length === 2);
+    expect(receiptsIn(mine, roomId).map((r) => `${r.type} ${r.eventId}`).sort()).toEqual([`m.read ${first}`, `m.read.private ${second}`].sort());
+    await bobSync.until((b) => receiptsIn(b, roomId).some((r) => r.userId === alice.user_id && r.type === "m.read" && r.eventId === first));
+    expect(JSON.stringify(bobSync.seen)).not.toContain("m.read.private");
   });
 
   it("a receipt for an event that is not in the room is 404 M_NOT_FOUND", async () => {

@@ -34,6 +34,7 @@ export function registerSyncRoutes(app: Hono<AppEnv>): void {
         timeoutMs: query.timeout,
         fullState: query.full_state === "true",
         filter: toSyncFilter(await resolveFilter(deps, session.userId, query.filter)),
+        setPresence: query.set_presence,
       }),
   });
 }

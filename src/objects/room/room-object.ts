@@ -18,6 +18,9 @@ import { getSigningKey } from "../../services/server-keys";
 import { fanoutStatements } from "./fanout";
 import { DeliveryPlanner } from "./delivery";
 import type { UserDurableObject } from "../user/user-object";
+import type { EphemeralDelivery } from "../user/stream-types";
+import { RoomReceipts, type ReceiptResult, type ReceiptType } from "./receipts";
+import { TypingSet, typingTimeout, type TypingUpdate } from "./typing";
 import { typedStub } from "../rpc";
 import { RoomEngine, type AppendResult, type LocalEventInput } from "./room-engine";
 import { MemberReader, RoomReader, type MembersQuery, type ReadResult } from "./room-reader";
@@ -31,6 +34,8 @@ import { TimelineReader, type ContextQuery, type Direction, type EventContext, t
 export class RoomDurableObject extends DurableObject<Env> {
   private readonly store: RoomStore;
   private readonly engine: RoomEngine;
+  /** Typing lives in memory only (DESIGN §1; typing.ts). */
+  private readonly typing = new TypingSet(() => Date.now());
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -53,6 +58,13 @@ export class RoomDurableObject extends DurableObject<Env> {
   private async fanout(events: RoomEvent[]): Promise<void> {
     const roomId = this.engine.roomId;
     if (!roomId || events.length === 0) return;
+    // Whoever stops being joined stops typing.
+    for (const ev of events) {
+      if (ev.type === "m.room.member" && typeof ev.state_key === "string" && ev.content.membership !== "join") {
+        const update = this.typing.remove(ev.state_key);
+        if (update) this.announceTyping(update);
+      }
+    }
     const statements = fanoutStatements(this.env.DB, roomId, events, this.store.countMembers("join"), Date.now());
     if (statements.length) await this.env.DB.batch(statements);
     this.ctx.waitUntil(this.pump());
@@ -75,30 +87,117 @@ export class RoomDurableObject extends DurableObject<Env> {
     this.pumping = true;
     try {
       const planner = new DeliveryPlanner(this.store, this.reader(), roomId, getConfig(this.env).serverName);
+      const receipts = this.receipts();
       for (;;) {
         this.pumpAgain = false;
         const plan = planner.plan();
-        if (!plan) {
-          if (!this.pumpAgain) break;
+        if (plan) {
+          await Promise.all(
+            [...plan.deliveries].map(async ([userId, delivery]) => {
+              await this.userStub(userId).deliver(userId, delivery);
+              // A user who has just joined gets the room's current receipts with it (receipts.ts).
+              if (delivery.snapshot) {
+                const current = receipts.forNewMember(userId);
+                if (current.length) await this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: current });
+              }
+            }),
+          );
+          planner.advance(plan.upTo);
           continue;
         }
-        await Promise.all(
-          [...plan.deliveries].map(([userId, delivery]) =>
-            typedStub<UserDurableObject, "deliver">(this.env.USERS.getByName(userId)).deliver(userId, delivery),
-          ),
-        );
-        planner.advance(plan.upTo);
+        // Receipts after events, with their own cursor: the same at-least-once path.
+        const receiptPlan = receipts.plan();
+        if (receiptPlan) {
+          await Promise.all(
+            [...receiptPlan.deliveries].map(([userId, list]) => this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: list })),
+          );
+          receipts.advance(receiptPlan.upTo);
+          continue;
+        }
+        if (!this.pumpAgain) break;
       }
     } catch (err) {
       console.error(JSON.stringify({ room_id: roomId, error: `delivery failed, retrying: ${String(err)}` }));
-      await this.ctx.storage.setAlarm(Date.now() + 1000);
+      await this.wakeAt(Date.now() + 1000);
     } finally {
       this.pumping = false;
     }
   }
 
   override async alarm(): Promise<void> {
+    this.expireTyping();
     await this.pump();
+    await this.scheduleTypingExpiry();
+  }
+
+  private userStub(userId: string) {
+    return typedStub<UserDurableObject, "deliver" | "deliverEphemeral">(this.env.USERS.getByName(userId));
+  }
+
+  private receipts(): RoomReceipts {
+    return new RoomReceipts(this.store, this.reader(), getConfig(this.env).serverName);
+  }
+
+  /** The one alarm serves delivery retries and typing expiry: it is moved earlier, never later. */
+  private async wakeAt(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private async scheduleTypingExpiry(): Promise<void> {
+    const next = this.typing.nextExpiry();
+    if (next !== undefined) await this.wakeAt(next);
+  }
+
+  /**
+   * Tells the joined local members who is typing now. Best-effort (a lost update is corrected by
+   * the next one, and user objects drop typing past its expiry); `meta.typing_shown` remembers
+   * that members were last told of a non-empty set, so an object that lost its memory before the
+   * expiry still tells them it is over when its alarm fires.
+   */
+  private announceTyping(update: TypingUpdate): void {
+    const roomId = this.engine.roomId;
+    if (!roomId) return;
+    const shown = update.userIds.length > 0 ? "1" : "0";
+    if ((this.store.getMeta("typing_shown") ?? "0") !== shown) this.store.setMeta("typing_shown", shown);
+    const serverName = getConfig(this.env).serverName;
+    const delivery: EphemeralDelivery = { kind: "typing", roomId, ...update };
+    const recipients = this.store.membersWith("join").filter((u) => u.endsWith(`:${serverName}`));
+    this.ctx.waitUntil(
+      Promise.allSettled(recipients.map((userId) => this.userStub(userId).deliverEphemeral(userId, delivery))).then((results) => {
+        const failed = results.filter((r) => r.status === "rejected").length;
+        if (failed) console.error(JSON.stringify({ room_id: roomId, error: `typing not delivered to ${failed} member(s)` }));
+      }),
+    );
+  }
+
+  private expireTyping(): void {
+    if (!this.engine.isInitialised()) return;
+    const lostMemory = this.typing.isEmpty() && this.store.getMeta("typing_shown") === "1";
+    const update = this.typing.expire() ?? (lostMemory ? this.typing.update() : undefined);
+    if (update) this.announceTyping(update);
+  }
+
+  /**
+   * PUT /rooms/{roomId}/typing/{userId} (spec: § Typing notifications): joined members only. The
+   * timeout is clamped here (typing.ts); members hear only when the set of typing users changes.
+   */
+  setTyping(userId: string, typing: boolean, timeoutMs?: number): { ok: true } | { ok: false; errcode: "M_FORBIDDEN"; error: string } {
+    if (!this.engine.isInitialised() || this.reader().visibility(userId).membership !== "join") {
+      return { ok: false, errcode: "M_FORBIDDEN", error: "You are not joined to this room" };
+    }
+    const update = this.typing.set(userId, typing, typingTimeout(timeoutMs));
+    if (update) this.announceTyping(update);
+    this.ctx.waitUntil(this.scheduleTypingExpiry());
+    return { ok: true };
+  }
+
+  /** POST /rooms/{roomId}/receipt (spec: § Receipts): stored here, delivered by the pump. */
+  postReceipt(userId: string, receiptType: ReceiptType, eventId: string, threadId?: string): ReceiptResult {
+    if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
+    const result = this.receipts().post(userId, receiptType, eventId, threadId, Date.now());
+    if (result.ok && result.changed) this.ctx.waitUntil(this.pump());
+    return result;
   }
 
   /** Creates the room from its create event and the initial events, stopping at the first refusal. */

@@ -69,6 +69,26 @@ const MIGRATIONS: string[] = [
     WHERE r.rel_type = 'm.thread' AND e.redacted_by IS NULL
     GROUP BY r.parent_id;
   `,
+  // 3: receipts (spec: § Receipts). The latest receipt of each (user, type, thread); '' is the
+  // unthreaded category. 'stream' is the room's receipt stream position (meta.receipt_stream),
+  // bumped on every change, so delivery to user objects can keep a cursor over it
+  // (meta.receipts_delivered); 'event_stream' is the receipted event's position, so a receipt
+  // for an older event than the one held is ignored. IF NOT EXISTS: a test re-runs step 2 on a
+  // migrated database (relations.test.ts).
+  `
+  CREATE TABLE IF NOT EXISTS receipts (
+    user_id TEXT NOT NULL,
+    receipt_type TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_stream INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    stream INTEGER NOT NULL,
+    PRIMARY KEY (user_id, receipt_type, thread_id)
+  );
+  CREATE INDEX IF NOT EXISTS receipts_stream ON receipts (stream);
+  CREATE INDEX IF NOT EXISTS receipts_event_stream ON receipts (receipt_type, event_stream);
+  `,
 ];
 
 export function migrate(sql: Sql): void {

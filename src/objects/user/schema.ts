@@ -44,6 +44,62 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (room_id, type, state_key)
   );
   `,
+  // Receipts the user may see, latest per (room, user, type, thread; '' = unthreaded), with the
+  // stream position of the change that brought each one (docs/design/sync.md § Ephemeral events).
+  `
+  CREATE TABLE receipts (
+    room_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    receipt_type TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    room_receipt_stream INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
+    PRIMARY KEY (room_id, user_id, receipt_type, thread_id)
+  );
+  CREATE INDEX receipts_pos ON receipts (room_id, pos);
+  `,
+  // To-device inboxes, one queue per device (to-device.ts), the transaction ids of this user's own
+  // sends, the user's own presence and the latest presence of users sharing a room (presence.ts).
+  `
+  CREATE TABLE to_device (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    sender_device TEXT NOT NULL,
+    txn_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    delivered_pos INTEGER
+  );
+  CREATE UNIQUE INDEX to_device_txn ON to_device (device_id, sender, sender_device, txn_id);
+  CREATE INDEX to_device_device ON to_device (device_id, seq);
+  CREATE TABLE to_device_txns (
+    device_id TEXT NOT NULL,
+    txn_id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    PRIMARY KEY (device_id, txn_id)
+  );
+  CREATE INDEX to_device_txns_ts ON to_device_txns (ts);
+  CREATE TABLE presence (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    presence TEXT NOT NULL,
+    status_msg TEXT,
+    last_active_ts INTEGER,
+    pushed_ts INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+  );
+  CREATE TABLE presence_peers (
+    user_id TEXT PRIMARY KEY,
+    presence TEXT NOT NULL,
+    status_msg TEXT,
+    last_active_ts INTEGER,
+    seq INTEGER NOT NULL,
+    pos INTEGER NOT NULL
+  );
+  CREATE INDEX presence_peers_pos ON presence_peers (pos);
+  `,
 ];
 
 export function migrate(sql: Sql): void {

@@ -42,3 +42,24 @@ export interface RoomDelivery {
 export type UserChange =
   | { kind: "account_data"; type: string }
   | { kind: "room_account_data"; roomId: string; type: string };
+
+/** One receipt as a room hands it to a user object (spec: § Receipts). */
+export interface DeliveredReceipt {
+  userId: string;
+  receiptType: "m.read" | "m.read.private";
+  /** `main` or a thread root's event id; absent for an unthreaded receipt. */
+  threadId?: string;
+  eventId: string;
+  ts: number;
+  /** The room's receipt stream position: a repeated or older receipt for the same key is dropped. */
+  stream: number;
+}
+
+/**
+ * Ephemeral room data, sent by a room with `deliverEphemeral` (docs/design/sync.md § Ephemeral
+ * events). Typing is the whole current set and best-effort; receipts go through the room's
+ * durable delivery cursor, at least once.
+ */
+export type EphemeralDelivery =
+  | { kind: "typing"; roomId: string; serial: number; userIds: string[]; expiresAt: number }
+  | { kind: "receipts"; roomId: string; receipts: DeliveredReceipt[] };

@@ -6,8 +6,11 @@
 import type { JsonObject } from "../../matrix/canonical-json";
 import type { ClientEvent } from "../../matrix/client-event";
 import { filterAllowsEvent, filterAllowsRoom, type RoomEventFilter } from "../../matrix/filters";
-import type { RoomDelivery, UserChange } from "./stream-types";
+import type { EphemeralDelivery, RoomDelivery, UserChange } from "./stream-types";
+import { EPHEMERAL_KINDS, EphemeralState } from "./ephemeral";
 import { TIMELINE_KEEP, type RoomEventRow, type RoomStateRow, type UserStore } from "./user-store";
+import { PresenceBook, type PresenceEvent, type PresenceInput, type PresenceUpdate } from "./presence";
+import { TO_DEVICE_STREAM_KIND, ToDeviceInbox, type ToDeviceEvent, type ToDeviceMessage } from "./to-device";
 
 /** How many stream rows one sync reads at most; a client further behind catches up over several syncs. */
 const MAX_ROWS_PER_SYNC = 2000;
@@ -42,6 +45,8 @@ export interface JoinedRoomResult {
   summary: { heroes: string[]; joined: number; invited: number };
   /** True when the user (re)joined within this sync: the client gets the whole room. */
   newlyJoined: boolean;
+  /** `m.typing` and `m.receipt` events (ephemeral.ts). */
+  ephemeral?: JsonObject[];
 }
 
 export interface UserSyncResult {
@@ -52,6 +57,10 @@ export interface UserSyncResult {
   leave: Record<string, { timeline: TimelineSection; state: ClientEvent[] }>;
   /** Account data types that changed; undefined on an initial sync (the caller sends everything). */
   accountData?: { global: string[]; rooms: Record<string, string[]> };
+  /** The syncing device's to-device messages (to-device.ts); set by `sync`, not by `compute`. */
+  toDevice?: ToDeviceEvent[];
+  /** Presence of users this user was told about (presence.ts); the caller keeps only those still sharing a room. */
+  presence?: PresenceEvent[];
 }
 
 function hasUrl(ev: ClientEvent): boolean {
@@ -140,6 +149,25 @@ export class SyncEngine {
   }
 
   /** Records a change to data owned elsewhere (account data, …) and wakes waiting syncs. */
+  private ephemeralState: EphemeralState | undefined;
+
+  private ephemeral(): EphemeralState {
+    this.ephemeralState ??= new EphemeralState(this.store, this.userId, this.now);
+    return this.ephemeralState;
+  }
+
+  /** Takes a room's typing set or receipts (docs/design/sync.md § Ephemeral events); wakes waiting syncs on news. */
+  deliverEphemeral(d: EphemeralDelivery): void {
+    if (this.ephemeral().take(d)) this.wake();
+  }
+
+  /** Ephemeral events for each joined room of a response: current ones when the room is new to the client. */
+  private addEphemeral(result: UserSyncResult, since: number | undefined): void {
+    for (const [roomId, room] of Object.entries(result.join)) {
+      room.ephemeral = this.ephemeral().forRoom(roomId, since, since === undefined || room.newlyJoined);
+    }
+  }
+
   notify(change: UserChange): void {
     const roomId = change.kind === "room_account_data" ? change.roomId : null;
     this.store.appendStream(change.kind, roomId, null, { type: change.type });
@@ -241,6 +269,7 @@ export class SyncEngine {
           result.leave[room.room_id] = { timeline: this.timelineOf(store.latestEvents(room.room_id, TIMELINE_KEEP), limit, req.deviceId, filter?.timeline, false), state: [] };
         }
       }
+      this.addEphemeral(result, undefined);
       return result;
     }
 
@@ -257,6 +286,9 @@ export class SyncEngine {
         accountData.rooms.set(row.room_id, set);
         // A room whose only news is account data still appears in the response.
         if (!changedRooms.has(row.room_id)) changedRooms.set(row.room_id, 0);
+      } else if (EPHEMERAL_KINDS.has(row.kind) && row.room_id && !changedRooms.has(row.room_id) && store.getRoom(row.room_id)?.membership === "join") {
+        // Typing or receipts only: the room appears with its ephemeral events.
+        changedRooms.set(row.room_id, 0);
       }
     }
     for (const [roomId, newEvents] of changedRooms) {
@@ -276,16 +308,64 @@ export class SyncEngine {
       global: [...accountData.global],
       rooms: Object.fromEntries([...accountData.rooms].map(([r, s]) => [r, [...s]])),
     };
+    this.addEphemeral(result, since);
     return result;
   }
 
   /** /sync: answers at once when there is news after `since`, otherwise waits up to the timeout. */
+  private inbox: ToDeviceInbox | undefined;
+  private presenceBook: PresenceBook | undefined;
+
+  /** This user's to-device queues (to-device.ts). */
+  get toDevice(): ToDeviceInbox {
+    this.inbox ??= new ToDeviceInbox(this.store.sql, this.store);
+    return this.inbox;
+  }
+
+  /** This user's presence and the presence of others pushed to them (presence.ts). */
+  get presence(): PresenceBook {
+    this.presenceBook ??= new PresenceBook(this.store.sql, this.store, this.userId);
+    return this.presenceBook;
+  }
+
+  /** Queues to-device messages for this user's devices; wakes waiting syncs when one is new. */
+  receiveToDevice(messages: ToDeviceMessage[]): void {
+    if (this.toDevice.receive(messages) > 0) this.wake();
+  }
+
+  /** Changes the user's own presence; what it returns is to be pushed to others (it is already in this user's stream). */
+  applyPresence(input: PresenceInput): PresenceUpdate | undefined {
+    const update = this.presence.apply(input, this.now());
+    if (update) this.receivePresence(update);
+    return update;
+  }
+
+  /** Takes a user's pushed presence; wakes waiting syncs when it is newer than the copy held. */
+  receivePresence(update: PresenceUpdate): void {
+    if (this.presence.receive(update)) this.wake();
+  }
+
+  /** News for a sync from `since`: a stream row (other than another device's to-device stamp), or to-device messages for this device. */
+  private hasNews(deviceId: string, since: number): boolean {
+    return this.store.hasRowsAfter(since, TO_DEVICE_STREAM_KIND) || this.toDevice.hasPending(deviceId, since);
+  }
+
+  /** `compute` plus the device's to-device messages and presence. */
+  private respond(req: SyncRequest): UserSyncResult {
+    // First: taking messages may stamp them with a new stream row, which next_batch must cover.
+    const toDevice = this.toDevice.take(req.deviceId, req.since);
+    const result = this.compute(req);
+    result.toDevice = toDevice;
+    result.presence = this.presence.eventsFor(req.since, result.nextPos, this.now());
+    return result;
+  }
+
   async sync(req: SyncRequest): Promise<UserSyncResult> {
     const deadline = this.now() + Math.max(0, req.timeoutMs ?? 0);
     for (;;) {
-      if (req.since === undefined || req.fullState || this.store.maxPos() > req.since) return this.compute(req);
+      if (req.since === undefined || req.fullState || this.hasNews(req.deviceId, req.since)) return this.respond(req);
       const remaining = deadline - this.now();
-      if (remaining <= 0) return this.compute(req);
+      if (remaining <= 0) return this.respond(req);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.waiters.delete(wake);

@@ -3,11 +3,17 @@
  * adapter over SyncEngine, which is tested in Node.
  */
 import { DurableObject } from "cloudflare:workers";
+import { getConfig } from "../../config";
 import type { Env } from "../../env";
+import type { JsonObject } from "../../matrix/canonical-json";
+import { makeDeps } from "../../services/deps";
+import { fanOutPresence } from "../../services/presence";
 import { durableObjectSql } from "../sql";
+import type { PresenceState, PresenceUpdate } from "./presence";
 import { migrate } from "./schema";
-import type { RoomDelivery, UserChange } from "./stream-types";
+import type { EphemeralDelivery, RoomDelivery, UserChange } from "./stream-types";
 import { SyncEngine, type SyncRequest, type UserSyncResult } from "./sync-engine";
+import type { ToDeviceMessage } from "./to-device";
 import { UserStore } from "./user-store";
 
 export class UserDurableObject extends DurableObject<Env> {
@@ -35,7 +41,53 @@ export class UserDurableObject extends DurableObject<Env> {
     this.engineFor(userId).notify(change);
   }
 
-  sync(userId: string, req: SyncRequest): Promise<UserSyncResult> {
+  /** Typing and receipts from a room (docs/design/sync.md § Ephemeral events). */
+  deliverEphemeral(userId: string, delivery: EphemeralDelivery): void {
+    this.engineFor(userId).deliverEphemeral(delivery);
+  }
+
+  /** `setPresence` is /sync's `set_presence`: absent marks the user online (spec: GET /sync). */
+  sync(userId: string, req: SyncRequest, setPresence?: PresenceState): Promise<UserSyncResult> {
+    this.pushPresence(this.engineFor(userId).applyPresence({ kind: "sync", setPresence }));
     return this.engineFor(userId).sync(req);
+  }
+
+  // To-device messaging (to-device.ts).
+
+  receiveToDevice(userId: string, messages: ToDeviceMessage[]): void {
+    this.engineFor(userId).receiveToDevice(messages);
+  }
+
+  toDeviceTxnDone(userId: string, deviceId: string, txnId: string): boolean {
+    return this.engineFor(userId).toDevice.txnDone(deviceId, txnId);
+  }
+
+  markToDeviceTxnDone(userId: string, deviceId: string, txnId: string): void {
+    this.engineFor(userId).toDevice.markTxnDone(deviceId, txnId, Date.now());
+  }
+
+  /** The user's devices were deleted: their queues go too. */
+  dropDevices(userId: string, deviceIds: string[]): void {
+    this.engineFor(userId).toDevice.dropDevices(deviceIds);
+  }
+
+  // Presence (presence.ts).
+
+  setPresence(userId: string, presence: PresenceState, statusMsg: string | null): void {
+    this.pushPresence(this.engineFor(userId).applyPresence({ kind: "set", presence, statusMsg }));
+  }
+
+  getPresence(userId: string): JsonObject {
+    return this.engineFor(userId).presence.current(Date.now());
+  }
+
+  receivePresence(userId: string, update: PresenceUpdate): void {
+    this.engineFor(userId).receivePresence(update);
+  }
+
+  /** Pushes a change of the user's presence to those sharing a room with them, off the caller's path. */
+  private pushPresence(update: PresenceUpdate | undefined): void {
+    if (!update) return;
+    this.ctx.waitUntil(fanOutPresence(makeDeps(this.env, getConfig(this.env)), update));
   }
 }

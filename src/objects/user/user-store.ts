@@ -143,4 +143,9 @@ export class UserStore {
   getState(roomId: string, type: string, stateKey: string): RoomStateRow | undefined {
     return first<RoomStateRow>(this.sql, "SELECT * FROM room_state WHERE room_id = ? AND type = ? AND state_key = ?", roomId, type, stateKey);
   }
+
+  /** Whether the stream has a row after `pos` of another kind than `ignoredKind`. */
+  hasRowsAfter(pos: number, ignoredKind: string): boolean {
+    return first(this.sql, "SELECT 1 AS one FROM stream WHERE pos > ? AND kind != ? LIMIT 1", pos, ignoredKind) !== undefined;
+  }
 }

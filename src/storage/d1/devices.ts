@@ -48,3 +48,19 @@ export function deleteDevicesStatements(db: D1Database, userId: string, deviceId
     db.prepare("DELETE FROM refresh_tokens WHERE user_id = ? AND device_id = ?").bind(userId, deviceId),
   ]);
 }
+
+/** The device ids of several users, in one query (an unknown user has none). */
+export async function deviceIdsOfUsers(db: D1Database, userIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (userIds.length === 0) return out;
+  const { results } = await db
+    .prepare("SELECT user_id, device_id FROM devices WHERE user_id IN (SELECT value FROM json_each(?))")
+    .bind(JSON.stringify(userIds))
+    .all<{ user_id: string; device_id: string }>();
+  for (const r of results) {
+    const list = out.get(r.user_id) ?? [];
+    list.push(r.device_id);
+    out.set(r.user_id, list);
+  }
+  return out;
+}

@@ -112,3 +112,49 @@ export async function aliasesForRoom(db: D1Database, roomId: string): Promise<st
 export function moveAliasesStatement(db: D1Database, fromRoomId: string, toRoomId: string): D1PreparedStatement {
   return db.prepare("UPDATE room_aliases SET room_id = ? WHERE room_id = ?").bind(toRoomId, fromRoomId);
 }
+
+// Who shares a room with whom (presence visibility and fan-out): both joined, per the index.
+
+export async function shareJoinedRoom(db: D1Database, a: string, b: string): Promise<boolean> {
+  const row = await db
+    .prepare(
+      `SELECT 1 AS one FROM room_memberships x JOIN room_memberships y ON y.room_id = x.room_id
+       WHERE x.user_id = ? AND x.membership = 'join' AND y.user_id = ? AND y.membership = 'join' LIMIT 1`,
+    )
+    .bind(a, b)
+    .first();
+  return row !== null;
+}
+
+/** Of `candidates`, those joined to a room `userId` is joined to. */
+export async function joinedRoomSharers(db: D1Database, userId: string, candidates: string[]): Promise<Set<string>> {
+  if (candidates.length === 0) return new Set();
+  const { results } = await db
+    .prepare(
+      `SELECT DISTINCT y.user_id FROM room_memberships x JOIN room_memberships y ON y.room_id = x.room_id
+       WHERE x.user_id = ? AND x.membership = 'join' AND y.membership = 'join' AND y.user_id IN (SELECT value FROM json_each(?))`,
+    )
+    .bind(userId, JSON.stringify(candidates))
+    .all<{ user_id: string }>();
+  return new Set(results.map((r) => r.user_id));
+}
+
+/**
+ * Local users (their id ends with `:serverName`) joined to a room `userId` is joined to, other
+ * than `userId`: at most `limit`, members of the smallest shared rooms first.
+ */
+export async function localJoinedRoomPeers(db: D1Database, userId: string, serverName: string, limit: number): Promise<string[]> {
+  const suffix = `:${serverName}`;
+  const { results } = await db
+    .prepare(
+      `SELECT y.user_id AS user_id, MIN(COALESCE(r.joined_members, 0)) AS size
+       FROM room_memberships x
+       JOIN room_memberships y ON y.room_id = x.room_id AND y.membership = 'join'
+       LEFT JOIN rooms r ON r.room_id = x.room_id
+       WHERE x.user_id = ? AND x.membership = 'join' AND y.user_id != ? AND substr(y.user_id, -length(?)) = ?
+       GROUP BY y.user_id ORDER BY size, y.user_id LIMIT ?`,
+    )
+    .bind(userId, userId, suffix, suffix, limit)
+    .all<{ user_id: string }>();
+  return results.map((r) => r.user_id);
+}

@@ -8,8 +8,10 @@ import { registerHierarchyRoutes } from "./hierarchy";
 import { registerJoinedRoomsRoutes } from "./joined-rooms";
 import { registerMembershipRoutes } from "./membership";
 import { registerRelationRoutes } from "./relations";
+import { registerReceiptRoutes } from "./receipts";
 import { registerThreadRoutes } from "./threads";
 import { registerTimelineRoutes } from "./timeline";
+import { registerTypingRoutes } from "./typing";
 import { registerReportingRoutes } from "./reporting";
 import { registerRoomUpgradeRoutes } from "./upgrade";
 
@@ -25,4 +27,6 @@ export function registerRoomRoutes(app: Hono<AppEnv>): void {
   registerRoomUpgradeRoutes(app);
   registerRelationRoutes(app);
   registerThreadRoutes(app);
+  registerTypingRoutes(app);
+  registerReceiptRoutes(app);
 }
