@@ -7,6 +7,7 @@ import { MatrixError } from "../api/errors";
 import type { JsonObject } from "../matrix/canonical-json";
 import type { RoomVersion } from "../matrix/room-versions";
 import type { LocalEventInput } from "../objects/room/room-engine";
+import { parsePowerLevels } from "../matrix/auth";
 
 export type Preset = "private_chat" | "public_chat" | "trusted_private_chat";
 
@@ -116,4 +117,27 @@ export function initialEvents(body: CreateRoomBody, version: RoomVersion, creato
     events.push(state("m.room.member", content, invitee));
   }
   return events;
+}
+
+/**
+ * Checks up front what the room's own auth rules would refuse later, so a bad request gets a 400
+ * before anything is stored rather than leaving a half-made room behind.
+ */
+export function validateInitialContent(events: LocalEventInput[], creationContent: JsonObject, version: RoomVersion, creator: string): void {
+  const powerLevels = [...events].reverse().find((e) => e.type === "m.room.power_levels");
+  if (powerLevels) {
+    const parsed = parsePowerLevels(powerLevels.content, version);
+    if (!parsed.ok) throw new MatrixError("M_BAD_JSON", `Invalid power levels: ${parsed.reason}`);
+  }
+  if (!version.privilegedCreators) return;
+  const extra = creationContent.additional_creators;
+  if (extra !== undefined && (!Array.isArray(extra) || extra.some((u) => typeof u !== "string" || !/^@[^:]+:.+$/.test(u)))) {
+    throw new MatrixError("M_BAD_JSON", "additional_creators must be a list of user ids");
+  }
+  // Room v12: creators have infinite power and must not be listed in `users`.
+  const creators = new Set([creator, ...((Array.isArray(extra) ? extra : []) as string[])]);
+  const users = powerLevels?.content.users;
+  if (users && typeof users === "object" && !Array.isArray(users) && Object.keys(users).some((u) => creators.has(u))) {
+    throw new MatrixError("M_BAD_JSON", "Room creators may not be listed in power level users in this room version");
+  }
 }

@@ -1,6 +1,7 @@
 /** POST /createRoom (spec: Client-Server § Creation), as a client sees the room it made. */
 import { describe, expect, it } from "vitest";
 import { call, createRoom, joinOk, registerUser, stateContent, stateEvent, type TestUser } from "./room-helpers";
+import { testEnv } from "./helpers";
 
 const create = (user: TestUser, body: unknown) => call("POST", "/_matrix/client/v3/createRoom", { token: user.access_token, body });
 
@@ -257,6 +258,23 @@ describe("createRoom bad requests", () => {
     const notJson = await call("POST", "/_matrix/client/v3/createRoom", { token: alice.access_token, rawBody: "{", headers: { "content-type": "application/json" } });
     expect(notJson.status).toBe(400);
     expect(notJson.body.errcode).toBe("M_NOT_JSON");
+  });
+
+  it("refuses content the room's auth rules would refuse, before storing anything", async () => {
+    const alice = await registerUser();
+    const before = (await call("GET", "/_matrix/client/v3/joined_rooms", { token: alice.access_token })).body.joined_rooms.length;
+    for (const body of [
+      { power_level_content_override: { ban: "fifty" }, room_version: "10" },
+      { power_level_content_override: { users: { [alice.user_id]: 100 } }, room_version: "12" },
+      { creation_content: { additional_creators: ["not-a-user"] }, room_version: "12" },
+    ]) {
+      const res = await create(alice, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.errcode, JSON.stringify(body)).toBe("M_BAD_JSON");
+    }
+    const rows = await testEnv.DB.prepare("SELECT COUNT(*) AS n FROM rooms WHERE creator = ?").bind(alice.user_id).first<{ n: number }>();
+    expect(rows?.n).toBe(0);
+    expect((await call("GET", "/_matrix/client/v3/joined_rooms", { token: alice.access_token })).body.joined_rooms.length).toBe(before);
   });
 
   it("needs an access token", async () => {

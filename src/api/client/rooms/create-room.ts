@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { getRoomVersion } from "../../../matrix/room-versions";
-import { creationContentFor, initialEvents, type CreateRoomBody } from "../../../services/create-room-content";
+import { creationContentFor, initialEvents, validateInitialContent, type CreateRoomBody } from "../../../services/create-room-content";
 import { requireLocalUser } from "../../../services/membership";
 import { CREATABLE_ROOM_VERSIONS, createRoom, defaultRoomVersion, profileMemberContent } from "../../../services/rooms";
 import type { AppEnv } from "../../app-env";
@@ -47,10 +47,12 @@ export function registerCreateRoomRoutes(app: Hono<AppEnv>): void {
       const member = await profileMemberContent(deps, session.userId);
       const alias = req.room_alias_name !== undefined ? `#${req.room_alias_name}:${deps.config.serverName}` : undefined;
       const initial = initialEvents(req, version, session.userId, member, alias);
+      const creationContent = creationContentFor(req, version);
+      validateInitialContent(initial, creationContent, version, session.userId);
       const { roomId } = await createRoom(deps, {
         creator: session.userId,
         version,
-        creationContent: creationContentFor(req, version),
+        creationContent,
         isPublic: req.visibility === "public",
         aliasLocalpart: req.room_alias_name,
         initial: async () => initial,
