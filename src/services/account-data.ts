@@ -15,6 +15,7 @@ import {
   type AccountDataRow,
 } from "../storage/d1/account-data";
 import type { Deps } from "./deps";
+import { PUSH_RULES_TYPE, pushRulesContent } from "./push-rules";
 import { assertRoomId } from "./rooms";
 import { notifyUser } from "./user-stream";
 
@@ -59,6 +60,8 @@ function parseContent(text: string): JsonObject {
 }
 
 export async function getGlobalAccountData(deps: Deps, userId: string, type: string): Promise<JsonObject> {
+  // Push rules live in their own tables; this reads them as the event /sync shows (as Synapse does).
+  if (type === PUSH_RULES_TYPE) return pushRulesContent(deps, userId);
   const content = await getAccountData(deps.env.DB, userId, GLOBAL_ROOM, type);
   if (content === null) throw new MatrixError("M_NOT_FOUND", "Account data not found");
   return parseContent(content);
@@ -139,15 +142,24 @@ function group(rows: AccountDataRow[]): SyncAccountData {
 
 /**
  * The user's account data for /sync: all of it when `changes` is undefined (an initial sync),
- * otherwise the current value of each changed type. One D1 query either way.
+ * otherwise the current value of each changed type. One D1 query either way, and one more (run
+ * alongside it) for `m.push_rules`, which comes from the push rule tables on an initial sync and
+ * whenever it changed (spec: § Push Rules: Events).
  */
 export async function accountDataForSync(deps: Deps, userId: string, changes?: AccountDataChanges): Promise<SyncAccountData> {
-  if (!changes) return group(await listAccountData(deps.env.DB, userId));
-  const keys: [string, string][] = [];
-  for (const type of new Set(changes.global)) keys.push([GLOBAL_ROOM, type]);
-  for (const [roomId, types] of Object.entries(changes.rooms)) {
-    if (roomId === GLOBAL_ROOM) continue;
-    for (const type of new Set(types)) keys.push([roomId, type]);
+  const pushRules = !changes || changes.global.includes(PUSH_RULES_TYPE) ? pushRulesContent(deps, userId) : Promise.resolve(undefined);
+  let rows: Promise<AccountDataRow[]>;
+  if (!changes) rows = listAccountData(deps.env.DB, userId);
+  else {
+    const keys: [string, string][] = [];
+    for (const type of new Set(changes.global)) keys.push([GLOBAL_ROOM, type]);
+    for (const [roomId, types] of Object.entries(changes.rooms)) {
+      if (roomId === GLOBAL_ROOM) continue;
+      for (const type of new Set(types)) keys.push([roomId, type]);
+    }
+    rows = selectAccountData(deps.env.DB, userId, keys);
   }
-  return group(await selectAccountData(deps.env.DB, userId, keys));
+  const [data, rules] = await Promise.all([rows.then(group), pushRules]);
+  if (rules) data.global.push({ type: PUSH_RULES_TYPE, content: rules });
+  return data;
 }

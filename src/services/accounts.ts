@@ -1,7 +1,7 @@
 /** Registration, login and the account lifecycle (spec: Client-Server § Account registration and management, § Login). */
 import { MatrixError } from "../api/errors";
 import { deleteDevicesStatements, listDevices, upsertDeviceStatement } from "../storage/d1/devices";
-import { dropDeviceInboxes } from "./to-device";
+import { devicesDeleted } from "./device-lists";
 import { refundRegistrationTokenStatement } from "../storage/d1/registration-tokens";
 import { deactivateUserStatement, getUser, insertUser, setPasswordHashStatement } from "../storage/d1/users";
 import type { Deps } from "./deps";
@@ -134,7 +134,7 @@ export async function changePassword(deps: Deps, userId: string, currentDeviceId
   const hash = await hashPassword(password);
   const others = keepDevices ? [] : (await listDevices(db, userId)).map((d) => d.device_id).filter((d) => d !== currentDeviceId);
   await db.batch([setPasswordHashStatement(db, userId, hash), ...deleteDevicesStatements(db, userId, others)]);
-  await dropDeviceInboxes(deps, userId, others);
+  await devicesDeleted(deps, userId, others);
 }
 
 /** Deactivation: the account can never log in again and every device and token is removed. */
@@ -147,7 +147,7 @@ export async function deactivateAccount(deps: Deps, userId: string): Promise<voi
     db.prepare("DELETE FROM access_tokens WHERE user_id = ?").bind(userId),
     db.prepare("DELETE FROM refresh_tokens WHERE user_id = ?").bind(userId),
   ]);
-  await dropDeviceInboxes(deps, userId, devices);
+  await devicesDeleted(deps, userId, devices);
 }
 
 export { enforceRateLimit };

@@ -15,6 +15,7 @@ import { roomStub } from "./rooms";
 import { accountDataForSync } from "./account-data";
 import type { PresenceState } from "../objects/user/presence";
 import { visiblePresence } from "./presence";
+import { e2eeSyncFields } from "./e2ee-keys";
 
 /** Longest long-poll we hold, so a forgotten connection can't pin an object forever. */
 const MAX_TIMEOUT_MS = 120_000;
@@ -104,5 +105,7 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
     to_device: { events: (result.toDevice ?? []) as unknown as JsonObject[] },
     presence: { events: await visiblePresence(deps, params.userId, result.presence ?? []) },
     rooms: { join, invite, knock, leave },
+    // One-time key counts, fallback key types and device lists of the syncing device (e2ee-keys.ts).
+    ...(await e2eeSyncFields(deps, params.userId, params.deviceId, result.deviceLists)),
   };
 }

@@ -4,6 +4,7 @@
  * values /sync reads through accountDataForSync.
  */
 import { describe, expect, it } from "vitest";
+import { defaultRules } from "../../src/matrix/push";
 import { accountDataForSync } from "../../src/services/account-data";
 import { accountDataChangesSince, globalDataPath, roomDataPath, streamPosition, testDeps, unknownRoomId } from "./account-data-helpers";
 import { call, registerUser } from "./helpers";
@@ -94,8 +95,12 @@ describe("global account data", () => {
       const res = await call("PUT", globalDataPath(alice.user_id, type), { token: alice.access_token, body: { event_id: "$x" } });
       expect(res.status).toBe(405);
       expect(res.body.errcode).toBe("M_BAD_JSON");
-      expect((await call("GET", globalDataPath(alice.user_id, type), { token: alice.access_token })).status).toBe(404);
     }
+    expect((await call("GET", globalDataPath(alice.user_id, "m.fully_read"), { token: alice.access_token })).status).toBe(404);
+    // m.push_rules reads the push rules (test/integration/push-rules.test.ts): still the defaults.
+    const rules = await call("GET", globalDataPath(alice.user_id, "m.push_rules"), { token: alice.access_token });
+    expect(rules.status).toBe(200);
+    expect(rules.body).toEqual({ global: defaultRules(alice.user_id) });
   });
 });
 
@@ -224,6 +229,8 @@ describe("sync", () => {
     expect(all.global).toEqual([
       { type: "org.example.one", content: { n: 1 } },
       { type: "org.example.two", content: { n: 22 } },
+      // From the push rule tables, on every initial sync (test/integration/push-rules.test.ts).
+      { type: "m.push_rules", content: { global: defaultRules(alice.user_id) } },
     ]);
     expect(all.rooms).toEqual({
       [roomA]: [{ type: "org.example.r", content: { r: "a" } }],

@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { requireUia } from "../../services/uia";
-import { dropDeviceInboxes } from "../../services/to-device";
+import { devicesDeleted } from "../../services/device-lists";
 import { deleteDevicesStatements, getDevice, listDevices, renameDevice, type DeviceRow } from "../../storage/d1/devices";
 import type { AppEnv } from "../app-env";
 import { notFound } from "../errors";
@@ -60,7 +60,7 @@ export function registerDeviceRoutes(app: Hono<AppEnv>): void {
       if (!(await getDevice(db, session.userId, params.deviceId!))) throw notFound("Device not found");
       await requireUia(deps, { endpoint: `DELETE /devices/${params.deviceId}`, flows: [["m.login.password"]], userId: session.userId }, body.auth);
       await db.batch(deleteDevicesStatements(db, session.userId, [params.deviceId!]));
-      await dropDeviceInboxes(deps, session.userId, [params.deviceId!]);
+      await devicesDeleted(deps, session.userId, [params.deviceId!]);
       return {};
     },
   });
@@ -75,7 +75,7 @@ export function registerDeviceRoutes(app: Hono<AppEnv>): void {
       const db = deps.env.DB;
       await requireUia(deps, { endpoint: "POST /delete_devices", flows: [["m.login.password"]], userId: session.userId }, body.auth);
       if (body.devices.length > 0) await db.batch(deleteDevicesStatements(db, session.userId, body.devices));
-      await dropDeviceInboxes(deps, session.userId, body.devices);
+      await devicesDeleted(deps, session.userId, body.devices);
       return {};
     },
   });

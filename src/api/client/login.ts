@@ -5,7 +5,7 @@ import { passwordLogin, startDeviceSession } from "../../services/accounts";
 import { enforceRateLimit } from "../../services/rate-limit";
 import { refreshSession } from "../../services/sessions";
 import { deleteDevicesStatements, listDevices } from "../../storage/d1/devices";
-import { dropDeviceInboxes } from "../../services/to-device";
+import { devicesDeleted } from "../../services/device-lists";
 import type { AppEnv } from "../app-env";
 import { MatrixError } from "../errors";
 import { clientPaths, route } from "../route";
@@ -73,7 +73,7 @@ export function registerLoginRoutes(app: Hono<AppEnv>): void {
     auth: "user",
     handler: async ({ deps, session }) => {
       await deps.env.DB.batch(deleteDevicesStatements(deps.env.DB, session.userId, [session.deviceId]));
-      await dropDeviceInboxes(deps, session.userId, [session.deviceId]);
+      await devicesDeleted(deps, session.userId, [session.deviceId]);
       return {};
     },
   });
@@ -91,7 +91,7 @@ export function registerLoginRoutes(app: Hono<AppEnv>): void {
         db.prepare("DELETE FROM access_tokens WHERE user_id = ?").bind(session.userId),
         db.prepare("DELETE FROM refresh_tokens WHERE user_id = ?").bind(session.userId),
       ]);
-      await dropDeviceInboxes(deps, session.userId, devices);
+      await devicesDeleted(deps, session.userId, devices);
       return {};
     },
   });

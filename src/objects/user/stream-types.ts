@@ -41,7 +41,9 @@ export interface RoomDelivery {
  */
 export type UserChange =
   | { kind: "account_data"; type: string }
-  | { kind: "room_account_data"; roomId: string; type: string };
+  | { kind: "room_account_data"; roomId: string; type: string }
+  /** `userId`'s device keys changed (uploaded, device deleted): it goes into `device_lists.changed`. */
+  | { kind: "device_list"; userId: string };
 
 /** One receipt as a room hands it to a user object (spec: § Receipts). */
 export interface DeliveredReceipt {

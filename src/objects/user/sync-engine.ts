@@ -11,6 +11,7 @@ import { EPHEMERAL_KINDS, EphemeralState } from "./ephemeral";
 import { TIMELINE_KEEP, type RoomEventRow, type RoomStateRow, type UserStore } from "./user-store";
 import { PresenceBook, type PresenceEvent, type PresenceInput, type PresenceUpdate } from "./presence";
 import { TO_DEVICE_STREAM_KIND, ToDeviceInbox, type ToDeviceEvent, type ToDeviceMessage } from "./to-device";
+import { collectDeviceListNews, deviceListNewsBetween, otherMemberRows, ownMembershipRow, type DeviceListNews } from "./device-lists";
 
 /** How many stream rows one sync reads at most; a client further behind catches up over several syncs. */
 const MAX_ROWS_PER_SYNC = 2000;
@@ -61,6 +62,8 @@ export interface UserSyncResult {
   toDevice?: ToDeviceEvent[];
   /** Presence of users this user was told about (presence.ts); the caller keeps only those still sharing a room. */
   presence?: PresenceEvent[];
+  /** Device-list news after `since` (device-lists.ts); undefined on an initial sync. */
+  deviceLists?: DeviceListNews;
 }
 
 function hasUrl(ev: ClientEvent): boolean {
@@ -112,6 +115,9 @@ export class SyncEngine {
             membershipPos = pos;
             if (membership === "join" || membership === "leave" || membership === "ban") stripped = null;
           }
+          if (ev.type === "m.room.member" && ev.state_key !== this.userId) {
+            for (const row of otherMemberRows(ev)) store.appendStream(row.kind, row.roomId, null, row.data);
+          }
         }
         roomPos = item.roomStream;
         changed = true;
@@ -129,6 +135,8 @@ export class SyncEngine {
         changed = true;
       }
       for (const item of d.events) take(item);
+      const own = ownMembershipRow(d.roomId, existing?.membership, membership);
+      if (own) store.appendStream(own.kind, own.roomId, null, own.data);
       if (d.strippedState) {
         stripped = JSON.stringify(d.strippedState);
         changed = true;
@@ -170,7 +178,7 @@ export class SyncEngine {
 
   notify(change: UserChange): void {
     const roomId = change.kind === "room_account_data" ? change.roomId : null;
-    this.store.appendStream(change.kind, roomId, null, { type: change.type });
+    this.store.appendStream(change.kind, roomId, null, change.kind === "device_list" ? { user_id: change.userId } : { type: change.type });
     this.wake();
   }
 
@@ -304,6 +312,7 @@ export class SyncEngine {
         result.leave[roomId] = { timeline: this.timelineOf(store.eventsSince(roomId, since), limit, req.deviceId, filter?.timeline, false), state: [] };
       }
     }
+    result.deviceLists = collectDeviceListNews(rows);
     result.accountData = {
       global: [...accountData.global],
       rooms: Object.fromEntries([...accountData.rooms].map(([r, s]) => [r, [...s]])),
@@ -326,6 +335,11 @@ export class SyncEngine {
   get presence(): PresenceBook {
     this.presenceBook ??= new PresenceBook(this.store.sql, this.store, this.userId);
     return this.presenceBook;
+  }
+
+  /** Device-list news between two of this user's sync positions (GET /keys/changes). */
+  deviceListsBetween(from: number, to: number): DeviceListNews {
+    return deviceListNewsBetween(this.store.sql, from, to);
   }
 
   /** Queues to-device messages for this user's devices; wakes waiting syncs when one is new. */

@@ -11,6 +11,7 @@ import { fanOutPresence } from "../../services/presence";
 import { durableObjectSql } from "../sql";
 import type { PresenceState, PresenceUpdate } from "./presence";
 import { migrate } from "./schema";
+import type { DeviceListNews } from "./device-lists";
 import type { EphemeralDelivery, RoomDelivery, UserChange } from "./stream-types";
 import { SyncEngine, type SyncRequest, type UserSyncResult } from "./sync-engine";
 import type { ToDeviceMessage } from "./to-device";
@@ -50,6 +51,11 @@ export class UserDurableObject extends DurableObject<Env> {
   sync(userId: string, req: SyncRequest, setPresence?: PresenceState): Promise<UserSyncResult> {
     this.pushPresence(this.engineFor(userId).applyPresence({ kind: "sync", setPresence }));
     return this.engineFor(userId).sync(req);
+  }
+
+  /** Device-list news between two sync positions, for GET /keys/changes (device-lists.ts). */
+  deviceListsBetween(userId: string, from: number, to: number): DeviceListNews {
+    return this.engineFor(userId).deviceListsBetween(from, to);
   }
 
   // To-device messaging (to-device.ts).

@@ -158,3 +158,27 @@ export async function localJoinedRoomPeers(db: D1Database, userId: string, serve
     .all<{ user_id: string }>();
   return results.map((r) => r.user_id);
 }
+
+/** Every local user joined to a room `userId` is joined to (device-list fan-out: nobody may be missed). */
+export async function localJoinedRoomSharers(db: D1Database, userId: string, serverName: string): Promise<string[]> {
+  const suffix = `:${serverName}`;
+  const { results } = await db
+    .prepare(
+      `SELECT DISTINCT y.user_id AS user_id FROM room_memberships x
+       JOIN room_memberships y ON y.room_id = x.room_id AND y.membership = 'join'
+       WHERE x.user_id = ? AND x.membership = 'join' AND substr(y.user_id, -length(?)) = ?`,
+    )
+    .bind(userId, suffix, suffix)
+    .all<{ user_id: string }>();
+  return results.map((r) => r.user_id);
+}
+
+/** The users joined to any of these rooms. */
+export async function joinedMembersOfRooms(db: D1Database, roomIds: string[]): Promise<string[]> {
+  if (roomIds.length === 0) return [];
+  const { results } = await db
+    .prepare("SELECT DISTINCT user_id FROM room_memberships WHERE room_id IN (SELECT value FROM json_each(?)) AND membership = 'join'")
+    .bind(JSON.stringify(roomIds))
+    .all<{ user_id: string }>();
+  return results.map((r) => r.user_id);
+}

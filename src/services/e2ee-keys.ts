@@ -1,0 +1,233 @@
+/**
+ * End-to-end encryption keys (spec: Client-Server § End-to-End Encryption, § Key management API):
+ * uploading a device's identity, one-time and fallback keys, querying them, claiming one-time
+ * keys, and the E2EE fields of /sync. Keys live in D1 (storage/d1/e2ee-keys.ts); changes of a
+ * device list reach other users through services/device-lists.ts.
+ *
+ * Users of other servers would need federation, which is not built: they are reported under
+ * `failures`, keyed by their server name, as the spec does for unreachable servers.
+ */
+import { invalidParam, MatrixError } from "../api/errors";
+import { canonicalJson, CanonicalJsonError, type JsonObject } from "../matrix/canonical-json";
+import { domainOf, isValidUserId } from "../matrix/auth/ids";
+import { verifyJsonSignature } from "../matrix/signing";
+import type { DeviceListNews } from "../objects/user/device-lists";
+import {
+  claimFallbackKeys,
+  claimOneTimeKeys,
+  countOneTimeKeys,
+  crossSigningKeysOfUsers,
+  deviceKeysOfUsers,
+  getDeviceKeys,
+  insertOneTimeKeys,
+  oneTimeKeysById,
+  putDeviceKeys,
+  putFallbackKeyStatement,
+  unusedFallbackKeyTypes,
+  type ClaimedKey,
+  type KeyClaim,
+} from "../storage/d1/e2ee-keys";
+import type { Deps } from "./deps";
+import { notifyDeviceListChange, resolveDeviceLists, type DeviceListsWire } from "./device-lists";
+
+export interface KeysSession {
+  userId: string;
+  deviceId: string;
+}
+
+export interface UploadKeysInput {
+  device_keys?: JsonObject;
+  one_time_keys?: Record<string, JsonObject | string>;
+  fallback_keys?: Record<string, JsonObject | string>;
+}
+
+/** Failure entry for a server we can't reach (no federation yet). */
+const FEDERATION_FAILURE = { status: 503, message: "Federation is not supported yet" } as const;
+
+function canonical(value: unknown, what: string): string {
+  try {
+    return canonicalJson(value);
+  } catch (err) {
+    if (err instanceof CanonicalJsonError) throw new MatrixError("M_BAD_JSON", `${what}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** `<algorithm>:<key id>` → its algorithm (the schema has already checked the shape). */
+function algorithmOf(keyId: string): string {
+  return keyId.slice(0, keyId.indexOf(":"));
+}
+
+/**
+ * One-time key counts as /keys/upload and /sync report them. `signed_curve25519` is always
+ * present, as in Synapse: clients read a missing count as "unknown" rather than zero.
+ */
+export async function oneTimeKeyCounts(deps: Deps, userId: string, deviceId: string): Promise<Record<string, number>> {
+  return { signed_curve25519: 0, ...(await countOneTimeKeys(deps.env.DB, userId, deviceId)) };
+}
+
+/**
+ * Checks uploaded device keys: they must be this session's user and device (400 M_BAD_JSON with
+ * Synapse's wording), carry `ed25519:<device_id>`, and be signed with it by the user (400
+ * M_INVALID_PARAM otherwise). Returns the canonical JSON to store, without `unsigned`, which is
+ * the server's to fill in.
+ */
+async function checkDeviceKeys(session: KeysSession, deviceKeys: JsonObject): Promise<string> {
+  if (deviceKeys.user_id !== session.userId) {
+    throw new MatrixError("M_BAD_JSON", "Provided `user_id` in `device_keys` does not match that of the authenticated user");
+  }
+  if (deviceKeys.device_id !== session.deviceId) {
+    throw new MatrixError("M_BAD_JSON", "Provided `device_id` in `device_keys` does not match that of the authenticated user device");
+  }
+  const keyId = `ed25519:${session.deviceId}`;
+  const ed25519 = (deviceKeys.keys as Record<string, string>)[keyId];
+  if (typeof ed25519 !== "string") throw invalidParam(`device_keys.keys must hold the device's ${keyId} key`);
+  const { unsigned: _unsigned, ...stored } = deviceKeys;
+  const json = canonical(stored, "device_keys");
+  if (!(await verifyJsonSignature(stored, session.userId, keyId, ed25519))) {
+    throw invalidParam(`device_keys must be signed by ${session.userId} with ${keyId}`);
+  }
+  return json;
+}
+
+interface PreparedKey {
+  keyId: string;
+  algorithm: string;
+  json: string;
+}
+
+/** Refuses a one-time key whose id is already stored with other content; returns the keys not stored yet. */
+function newOneTimeKeys(wanted: PreparedKey[], existing: Map<string, string>): PreparedKey[] {
+  for (const k of wanted) {
+    const stored = existing.get(k.keyId);
+    if (stored !== undefined && stored !== k.json) throw invalidParam(`One-time key ${k.keyId} already exists with different content`);
+  }
+  return wanted.filter((k) => !existing.has(k.keyId));
+}
+
+/**
+ * Stores one-time keys (all or none, one statement). A key stored meanwhile by a concurrent upload
+ * of the same ids makes the insert fail as a whole: look again and retry.
+ */
+async function storeOneTimeKeys(deps: Deps, session: KeysSession, wanted: PreparedKey[], existing: Map<string, string>): Promise<void> {
+  const db = deps.env.DB;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await insertOneTimeKeys(db, { userId: session.userId, deviceId: session.deviceId, keys: newOneTimeKeys(wanted, existing), now: deps.now() });
+      return;
+    } catch (err) {
+      if (attempt >= 2 || !/UNIQUE/i.test(String(err))) throw err;
+    }
+    existing = await oneTimeKeysById(db, session.userId, session.deviceId, wanted.map((k) => k.keyId));
+  }
+}
+
+function prepareKeys(keys: Record<string, JsonObject | string> | undefined, what: string): PreparedKey[] {
+  return Object.entries(keys ?? {}).map(([keyId, key]) => ({ keyId, algorithm: algorithmOf(keyId), json: canonical(key, `${what}.${keyId}`) }));
+}
+
+/**
+ * POST /keys/upload. Everything that can be refused is checked before anything is written —
+ * except a change of identity keys, which the write itself detects (and then writes nothing).
+ */
+export async function uploadKeys(deps: Deps, session: KeysSession, input: UploadKeysInput): Promise<{ one_time_key_counts: Record<string, number> }> {
+  const db = deps.env.DB;
+  const deviceKeysJson = input.device_keys ? await checkDeviceKeys(session, input.device_keys) : undefined;
+  const fallback = new Map<string, PreparedKey>();
+  for (const k of prepareKeys(input.fallback_keys, "fallback_keys")) {
+    if (fallback.has(k.algorithm)) throw invalidParam(`Only one fallback key per algorithm may be uploaded (${k.algorithm})`);
+    fallback.set(k.algorithm, k);
+  }
+  const oneTimeKeys = prepareKeys(input.one_time_keys, "one_time_keys");
+  const existing = oneTimeKeys.length ? await oneTimeKeysById(db, session.userId, session.deviceId, oneTimeKeys.map((k) => k.keyId)) : new Map<string, string>();
+  newOneTimeKeys(oneTimeKeys, existing);
+
+  if (deviceKeysJson !== undefined) {
+    const stored = await putDeviceKeys(db, { userId: session.userId, deviceId: session.deviceId, json: deviceKeysJson, now: deps.now() });
+    if (!stored) {
+      if (await getDeviceKeys(db, session.userId, session.deviceId)) {
+        // Other devices may have the old keys; changing them in place breaks encryption with them.
+        throw invalidParam("This device already has different identity keys; log in as a new device to use new keys");
+      }
+      throw new MatrixError("M_UNKNOWN_TOKEN", "This device has been deleted", { soft_logout: false });
+    }
+    // Every accepted device_keys upload notifies, changed or not: a retry after a failed fan-out
+    // then completes it.
+    await notifyDeviceListChange(deps, session.userId);
+  }
+  if (oneTimeKeys.length) await storeOneTimeKeys(deps, session, oneTimeKeys, existing);
+  if (fallback.size > 0) {
+    await db.batch([...fallback.values()].map((k) => putFallbackKeyStatement(db, { userId: session.userId, deviceId: session.deviceId, ...k })));
+  }
+  return { one_time_key_counts: await oneTimeKeyCounts(deps, session.userId, session.deviceId) };
+}
+
+/** Splits requested user ids into local ones and failures for other servers; refuses malformed ids. */
+function splitUsers(deps: Deps, userIds: string[]): { local: string[]; failures: Record<string, JsonObject> } {
+  const local: string[] = [];
+  const failures: Record<string, JsonObject> = {};
+  for (const userId of userIds) {
+    if (!isValidUserId(userId)) throw invalidParam(`Invalid user id: ${userId}`);
+    const server = domainOf(userId)!;
+    if (server === deps.config.serverName) local.push(userId);
+    else failures[server] = { ...FEDERATION_FAILURE };
+  }
+  return { local, failures };
+}
+
+/** POST /keys/query */
+export async function queryKeys(deps: Deps, session: KeysSession, request: Record<string, string[]>): Promise<JsonObject> {
+  const { local, failures } = splitUsers(deps, Object.keys(request));
+  const [rows, crossSigning] = await Promise.all([deviceKeysOfUsers(deps.env.DB, local), crossSigningKeysOfUsers(deps.env.DB, local)]);
+  const deviceKeys: Record<string, Record<string, JsonObject>> = {};
+  for (const userId of local) deviceKeys[userId] = {};
+  for (const row of rows) {
+    const wanted = request[row.user_id] ?? [];
+    if (wanted.length > 0 && !wanted.includes(row.device_id)) continue;
+    const keys = JSON.parse(row.key_json) as JsonObject;
+    keys.unsigned = row.display_name !== null ? { device_display_name: row.display_name } : {};
+    deviceKeys[row.user_id]![row.device_id] = keys;
+  }
+  const out: JsonObject = { device_keys: deviceKeys, failures };
+  const sections: Record<string, string> = { master: "master_keys", self_signing: "self_signing_keys", user_signing: "user_signing_keys" };
+  for (const row of crossSigning) {
+    const section = sections[row.key_type];
+    // A user's user-signing key is only for themselves (spec: POST /keys/query, user_signing_keys).
+    if (!section || (row.key_type === "user_signing" && row.user_id !== session.userId)) continue;
+    const map = (out[section] ??= {}) as JsonObject;
+    map[row.user_id] = JSON.parse(row.key_json) as JsonObject;
+  }
+  return out;
+}
+
+/** POST /keys/claim: a one-time key per requested device and algorithm, or its fallback key when none is left. */
+export async function claimKeys(deps: Deps, request: Record<string, Record<string, string>>): Promise<JsonObject> {
+  const { local, failures } = splitUsers(deps, Object.keys(request));
+  const claims: KeyClaim[] = local.flatMap((userId) => Object.entries(request[userId]!).map(([deviceId, algorithm]) => ({ userId, deviceId, algorithm })));
+  const oneTimeKeys: Record<string, Record<string, Record<string, JsonObject | string>>> = {};
+  const add = (k: ClaimedKey) => {
+    const devices = (oneTimeKeys[k.user_id] ??= {});
+    (devices[k.device_id] ??= {})[k.key_id] = JSON.parse(k.key_json) as JsonObject | string;
+  };
+  const claimed = await claimOneTimeKeys(deps.env.DB, claims);
+  claimed.forEach(add);
+  const got = new Set(claimed.map((k) => `${k.user_id}\u0000${k.device_id}`));
+  const missing = claims.filter((c) => !got.has(`${c.userId}\u0000${c.deviceId}`));
+  (await claimFallbackKeys(deps.env.DB, missing)).forEach(add);
+  return { one_time_keys: oneTimeKeys, failures };
+}
+
+/** The E2EE fields of a /sync response for the syncing device (spec: GET /sync, end-to-end encryption). */
+export async function e2eeSyncFields(
+  deps: Deps,
+  userId: string,
+  deviceId: string,
+  news: DeviceListNews | undefined,
+): Promise<{ device_one_time_keys_count: Record<string, number>; device_unused_fallback_key_types: string[]; device_lists: DeviceListsWire }> {
+  const [counts, fallbackTypes, deviceLists] = await Promise.all([
+    oneTimeKeyCounts(deps, userId, deviceId),
+    unusedFallbackKeyTypes(deps.env.DB, userId, deviceId),
+    resolveDeviceLists(deps, userId, news),
+  ]);
+  return { device_one_time_keys_count: counts, device_unused_fallback_key_types: fallbackTypes, device_lists: deviceLists };
+}
