@@ -9,6 +9,8 @@
  *   SERVER_NAME the Matrix server name (default localhost:PORT)
  *   REGISTRATION_MODE  open | token | closed (default open, for local use)
  *   REGISTRATION_SHARED_SECRET  enables /_synapse/admin/v1/register (default: a secret kept in STATE_DIR)
+ *   RATE_LIMITS, RATE_LIMIT_*, LOG_LEVEL, REGISTRATION_TOKEN, ACCESS_TOKEN_LIFETIME_MS  passed to the Worker
+ *   BENCH_ROUTES=on  enables the benchmark floor route (npm run bench only; off by default)
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -48,7 +50,7 @@ const vars = {
   REGISTRATION_MODE: registrationMode,
   REGISTRATION_SHARED_SECRET: sharedSecret,
 };
-for (const key of ["RATE_LIMITS", "RATE_LIMIT_LOGIN_IP", "RATE_LIMIT_LOGIN_ACCOUNT", "RATE_LIMIT_REGISTER_IP", "LOG_LEVEL", "REGISTRATION_TOKEN", "ACCESS_TOKEN_LIFETIME_MS"]) {
+for (const key of ["RATE_LIMITS", "RATE_LIMIT_LOGIN_IP", "RATE_LIMIT_LOGIN_ACCOUNT", "RATE_LIMIT_REGISTER_IP", "LOG_LEVEL", "REGISTRATION_TOKEN", "ACCESS_TOKEN_LIFETIME_MS", "BENCH_ROUTES"]) {
   if (process.env[key] !== undefined) vars[key] = process.env[key];
 }
 const args = ["dev", "--ip", host, "--port", port, "--persist-to", stateDir, "--show-interactive-dev-session=false"];

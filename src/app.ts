@@ -22,6 +22,7 @@ import { registerDiscoveryRoutes } from "./api/client/versions";
 import { registerSharedSecretRoutes } from "./api/admin/shared-secret-register";
 import type { AppEnv } from "./api/app-env";
 import { MatrixError, unrecognized } from "./api/errors";
+import { registerBenchFloorRoutes } from "./api/bench-floor";
 import { registerHealthRoutes } from "./api/health";
 import { registerServerKeyRoutes } from "./api/keys/server-keys";
 import { knownPaths } from "./api/route";
@@ -84,6 +85,7 @@ export function buildApp(): Hono<AppEnv> {
   registerPresenceRoutes(app);
   registerServerKeyRoutes(app);
   registerSharedSecretRoutes(app);
+  registerBenchFloorRoutes(app);
 
   // A path that exists under another method answers 405; anything else 404 (spec: § API standards).
   const pathProbe = new Hono({ strict: false });

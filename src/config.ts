@@ -49,6 +49,8 @@ export interface Config {
   defaultRoomVersion: string;
   /** User ids reserved for application services (M_EXCLUSIVE on registration). */
   exclusiveUserNamespaces: RegExp[];
+  /** BENCH_ROUTES=on enables the benchmark floor route (bench/, BENCHMARKS.md); off by default. */
+  benchRoutes: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -116,6 +118,7 @@ export function readConfig(env: Env): Config {
     logLevel: parseLogLevel(env.LOG_LEVEL),
     exclusiveUserNamespaces: parseRegexList(env.EXCLUSIVE_USER_NAMESPACES),
     defaultRoomVersion: parseDefaultRoomVersion(env.DEFAULT_ROOM_VERSION),
+    benchRoutes: (env.BENCH_ROUTES ?? "off").trim() === "on",
   };
 }
 

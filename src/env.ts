@@ -34,4 +34,6 @@ export interface Env {
   DEFAULT_ROOM_VERSION?: string;
   /** Comma-separated regexes of user ids reserved for application services. */
   EXCLUSIVE_USER_NAMESPACES?: string;
+  /** `on` enables the benchmark floor route (BENCHMARKS.md); off unless set. Never set in production. */
+  BENCH_ROUTES?: string;
 }

@@ -5,6 +5,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../env";
+import { benchFloor, type BenchFloorInput } from "../bench/bench-floor";
 import { TokenBucket, type TakeResult } from "./token-bucket";
 
 export class RateLimiterDurableObject extends DurableObject<Env> {
@@ -19,5 +20,14 @@ export class RateLimiterDurableObject extends DurableObject<Env> {
       this.shape = shape;
     }
     return this.bucket.take(now);
+  }
+
+  /**
+   * The benchmark floor (BENCHMARKS.md): one signature and one SQLite insert. It lives on this
+   * class so benchmarks need no extra Durable Object class in production; only the route behind
+   * BENCH_ROUTES=on (src/api/bench-floor.ts) calls it, and those objects hold nothing else.
+   */
+  benchFloor(input: BenchFloorInput): Promise<{ id: number; signed: boolean }> {
+    return benchFloor(this.ctx.storage, this.env, input);
   }
 }
