@@ -16,6 +16,7 @@ import { accountDataForSync } from "./account-data";
 import type { PresenceState } from "../objects/user/presence";
 import { visiblePresence } from "./presence";
 import { e2eeSyncFields } from "./e2ee-keys";
+import { filterAllowsEvent, filterBlocksAll, projectEventFields, type Filter, type RoomEventFilter } from "../matrix/filters";
 
 /** Longest long-poll we hold, so a forgotten connection can't pin an object forever. */
 const MAX_TIMEOUT_MS = 120_000;
@@ -41,6 +42,11 @@ export interface SyncParams {
   timeoutMs: number;
   fullState: boolean;
   filter: SyncFilter;
+  /**
+   * The client's whole filter, for the sections this layer fills (spec: § Filtering): presence,
+   * global and room account data, ephemeral events, and `event_fields`.
+   */
+  clientFilter?: Filter;
   /** `set_presence`; absent marks the user online (spec: GET /sync). */
   setPresence?: PresenceState;
 }
@@ -55,11 +61,20 @@ function timelineWire(t: TimelineSection): JsonObject {
  * Rooms whose state a client that doesn't lazy-load members needs in full: member events are not
  * copied into every user's object, so they come from the room, one call per such room.
  */
-async function addFullMembers(deps: Deps, userId: string, roomId: string, state: ClientEvent[], timeline: ClientEvent[]): Promise<ClientEvent[]> {
+async function addFullMembers(deps: Deps, userId: string, roomId: string, state: ClientEvent[], timeline: ClientEvent[], filter: RoomEventFilter | undefined): Promise<ClientEvent[]> {
+  if (!filterAllowsEvent(filter, { type: "m.room.member", hasUrl: false, roomId })) return state;
   const page = await roomStub(deps, roomId).members(userId, {});
   if (!page.ok) return state;
   const have = new Set([...state, ...timeline].map((e) => e.event_id));
-  return [...state, ...page.value.filter((e) => !have.has(e.event_id))];
+  const allowed = (e: ClientEvent) => filterAllowsEvent(filter, { type: e.type, sender: e.sender, hasUrl: false });
+  return [...state, ...page.value.filter((e) => !have.has(e.event_id) && allowed(e))];
+}
+
+/** Events of a section that its filter lets through, at most `limit` of them (the newest). */
+function filtered<T extends { type: string; sender?: string; content?: unknown }>(events: T[], filter: RoomEventFilter | undefined, roomId?: string): T[] {
+  if (!filter) return events;
+  const kept = events.filter((e) => filterAllowsEvent(filter, { type: e.type, sender: e.sender, hasUrl: false, roomId }));
+  return filter.limit !== undefined && kept.length > filter.limit ? kept.slice(kept.length - filter.limit) : kept;
 }
 
 export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> {
@@ -72,6 +87,9 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
     filter: params.filter,
   }, params.setPresence);
   const lazy = params.filter.state?.lazyLoadMembers ?? false;
+  const roomFilter = params.clientFilter?.room;
+  const fields = params.clientFilter?.eventFields;
+  const project = (events: ClientEvent[]): ClientEvent[] => (fields?.length ? events.map((e) => projectEventFields(e, fields) as ClientEvent) : events);
   // Account data lives in D1: all of it on an initial sync, only what changed otherwise.
   const accountData = await accountDataForSync(deps, params.userId, since === undefined ? undefined : result.accountData);
 
@@ -80,14 +98,14 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
     Object.entries(result.join).map(async ([roomId, room]) => {
       let state = room.state;
       if (!lazy && (since === undefined || room.newlyJoined || params.fullState)) {
-        state = await addFullMembers(deps, params.userId, roomId, state, room.timeline.events);
+        state = await addFullMembers(deps, params.userId, roomId, state, room.timeline.events, params.filter.state);
       }
       join[roomId] = {
-        timeline: timelineWire(room.timeline),
-        state: { events: state as unknown as JsonObject[] },
+        timeline: timelineWire({ ...room.timeline, events: project(room.timeline.events) }),
+        state: { events: project(state) as unknown as JsonObject[] },
         summary: { "m.heroes": room.summary.heroes, "m.joined_member_count": room.summary.joined, "m.invited_member_count": room.summary.invited },
-        ephemeral: { events: room.ephemeral ?? [] },
-        account_data: { events: (accountData.rooms[roomId] ?? []) as unknown as JsonObject[] },
+        ephemeral: { events: filtered((room.ephemeral ?? []) as { type: string }[], roomFilter?.ephemeral, roomId) as JsonObject[] },
+        account_data: { events: filtered(accountData.rooms[roomId] ?? [], roomFilter?.accountData, roomId) as unknown as JsonObject[] },
       };
     }),
   );
@@ -97,13 +115,14 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
   for (const [roomId, events] of Object.entries(result.knock)) knock[roomId] = { knock_state: { events } };
   const leave: JsonObject = {};
   for (const [roomId, room] of Object.entries(result.leave)) {
-    leave[roomId] = { timeline: timelineWire(room.timeline), state: { events: room.state as unknown as JsonObject[] }, account_data: { events: [] } };
+    leave[roomId] = { timeline: timelineWire({ ...room.timeline, events: project(room.timeline.events) }), state: { events: project(room.state) as unknown as JsonObject[] }, account_data: { events: [] } };
   }
+  const presenceFilter = params.clientFilter?.presence;
   return {
     next_batch: syncToken(result.nextPos),
-    account_data: { events: accountData.global as unknown as JsonObject[] },
+    account_data: { events: filtered(accountData.global, params.clientFilter?.accountData) as unknown as JsonObject[] },
     to_device: { events: (result.toDevice ?? []) as unknown as JsonObject[] },
-    presence: { events: await visiblePresence(deps, params.userId, result.presence ?? []) },
+    presence: { events: filterBlocksAll(presenceFilter) ? [] : filtered(await visiblePresence(deps, params.userId, result.presence ?? []) as { type: string; sender: string }[], presenceFilter) },
     rooms: { join, invite, knock, leave },
     // One-time key counts, fallback key types and device lists of the syncing device (e2ee-keys.ts).
     ...(await e2eeSyncFields(deps, params.userId, params.deviceId, result.deviceLists)),

@@ -26,15 +26,18 @@ export function registerSyncRoutes(app: Hono<AppEnv>): void {
       set_presence: z.enum(["online", "offline", "unavailable"]).optional(),
       filter: z.string().optional(),
     }),
-    handler: async ({ deps, session, query }) =>
-      sync(deps, {
+    handler: async ({ deps, session, query }) => {
+      const filter = await resolveFilter(deps, session.userId, query.filter);
+      return sync(deps, {
         userId: session.userId,
         deviceId: session.deviceId,
         since: query.since,
         timeoutMs: query.timeout,
         fullState: query.full_state === "true",
-        filter: toSyncFilter(await resolveFilter(deps, session.userId, query.filter)),
+        filter: toSyncFilter(filter),
+        clientFilter: filter,
         setPresence: query.set_presence,
-      }),
+      });
+    },
   });
 }

@@ -74,8 +74,17 @@ function allowed(filter: RoomEventFilter | undefined, ev: ClientEvent): boolean 
   return filterAllowsEvent(filter, { type: ev.type, sender: ev.sender, hasUrl: hasUrl(ev) });
 }
 
+/** Devices whose lazy-loaded member events are remembered (most recent first out). */
+const LAZY_MEMBER_DEVICES = 32;
+
 export class SyncEngine {
   private waiters = new Set<() => void>();
+  /**
+   * Member event ids already sent to each device, per room, for lazy loading without
+   * `include_redundant_members` (spec: § Lazy-loading room members). In memory and best-effort,
+   * like Synapse's cache: after a restart a member may be sent again, which the spec allows.
+   */
+  private readonly sentMembers = new Map<string, Map<string, Set<string>>>();
 
   constructor(
     private readonly store: UserStore,
@@ -222,13 +231,25 @@ export class SyncEngine {
     };
   }
 
+  private rememberMembers(deviceId: string, roomId: string, reset: boolean, events: ClientEvent[]): void {
+    let rooms = this.sentMembers.get(deviceId);
+    if (rooms) this.sentMembers.delete(deviceId);
+    else rooms = new Map();
+    this.sentMembers.set(deviceId, rooms);
+    if (this.sentMembers.size > LAZY_MEMBER_DEVICES) this.sentMembers.delete(this.sentMembers.keys().next().value!);
+    let sent = rooms.get(roomId);
+    if (!sent || reset) rooms.set(roomId, (sent = new Set()));
+    for (const ev of events) if (ev.type === "m.room.member") sent.add(ev.event_id);
+  }
+
   private joinedRoom(roomId: string, since: number | undefined, req: SyncRequest, newEvents = 0): JoinedRoomResult {
     const store = this.store;
     const room = store.getRoom(roomId)!;
     const filter = req.filter;
     const limit = Math.min(filter?.timeline?.limit ?? 10, TIMELINE_KEEP);
     const lazy = filter?.state?.lazyLoadMembers ?? false;
-    const whole = since === undefined || req.fullState === true || room.membership_pos > since;
+    // full_state sends all state but "the timeline will still be limited by the since parameter" (spec: GET /sync).
+    const whole = since === undefined || room.membership_pos > since;
     let timeline: TimelineSection;
     let state: ClientEvent[];
     if (whole) {
@@ -242,19 +263,26 @@ export class SyncEngine {
       // More new events than the room's cache still holds: older ones were trimmed, so the timeline has a gap.
       timeline = this.timelineOf(rows, limit, req.deviceId, filter?.timeline, newEvents > rows.length);
       // State changes the client would otherwise miss: those skipped by the limit.
-      state = timeline.limited ? this.roomState(roomId, store.stateSince(roomId, since), timeline.events, filter, lazy) : [];
+      if (req.fullState === true) state = this.roomState(roomId, store.state(roomId), timeline.events, filter, lazy);
+      else state = timeline.limited ? this.roomState(roomId, store.stateSince(roomId, since), timeline.events, filter, lazy) : [];
       if (lazy) {
-        // Lazy loading: members of the timeline's senders, unless the client already has them.
-        const have = new Set(state.map((e) => e.event_id));
+        // Lazy loading: members of the timeline's senders, unless this device was already sent
+        // them (or always, with include_redundant_members).
+        const redundant = filter?.state?.includeRedundantMembers === true;
+        const sent = this.sentMembers.get(req.deviceId)?.get(roomId);
+        const have = new Set([...state, ...timeline.events].map((e) => e.event_id));
         for (const sender of new Set(timeline.events.map((e) => e.sender))) {
           const row = store.getState(roomId, "m.room.member", sender);
-          if (row && row.pos > since) {
-            const ev = JSON.parse(row.event) as ClientEvent;
-            if (!have.has(ev.event_id) && !timeline.events.some((t) => t.event_id === ev.event_id)) state.push(ev);
-          }
+          if (!row) continue;
+          const ev = JSON.parse(row.event) as ClientEvent;
+          if (have.has(ev.event_id) || (!redundant && sent?.has(ev.event_id))) continue;
+          if (!allowed(filter?.state, ev)) continue;
+          have.add(ev.event_id);
+          state.push(ev);
         }
       }
     }
+    if (lazy) this.rememberMembers(req.deviceId, roomId, whole, [...state, ...timeline.events]);
     return { timeline, state, summary: { heroes: this.heroesFor(room.heroes), joined: room.joined, invited: room.invited }, newlyJoined: whole && since !== undefined };
   }
 
@@ -298,6 +326,10 @@ export class SyncEngine {
         // Typing or receipts only: the room appears with its ephemeral events.
         changedRooms.set(row.room_id, 0);
       }
+    }
+    if (req.fullState === true) {
+      // Every joined room appears with its whole state, news or not (spec: GET /sync `full_state`).
+      for (const room of store.allRooms()) if (room.membership === "join" && !changedRooms.has(room.room_id)) changedRooms.set(room.room_id, 0);
     }
     for (const [roomId, newEvents] of changedRooms) {
       if (!roomAllowed(roomId)) continue;
