@@ -3,7 +3,8 @@
  * admins; nothing about them is sent to the room.
  */
 import { notFound } from "../api/errors";
-import { insertReport } from "../storage/d1/reports";
+import { insertReport, insertUserReport } from "../storage/d1/reports";
+import { getUser } from "../storage/d1/users";
 import type { Deps } from "./deps";
 import { assertRoomId, roomStub } from "./rooms";
 
@@ -26,4 +27,14 @@ export async function reportRoom(deps: Deps, reporter: string, roomId: string, r
   assertRoomId(roomId);
   if (!(await roomStub(deps, roomId).exists())) throw notFound("The room was not found");
   await insertReport(deps.env.DB, { roomId, eventId: null, reporter, reason, score: null, now: deps.now() });
+}
+
+/**
+ * POST /users/{userId}/report (v1.14): the reporter need share no room with the user, who must be
+ * a user of this server (404 otherwise, as the spec lists; remote users can't be checked here).
+ */
+export async function reportUser(deps: Deps, reporter: string, userId: string, reason: string): Promise<void> {
+  const local = userId.startsWith("@") && userId.endsWith(`:${deps.config.serverName}`);
+  if (!local || !(await getUser(deps.env.DB, userId))) throw notFound("The user does not exist or does not belong to this server");
+  await insertUserReport(deps.env.DB, { target: userId, reporter, reason, now: deps.now() });
 }

@@ -1,4 +1,4 @@
-/** Reporting content (spec: Client-Server § Reporting content): POST /rooms/{roomId}/report[/{eventId}]. */
+/** Reporting content (spec: Client-Server § Reporting content): POST /rooms/{roomId}/report[/{eventId}] and /users/{userId}/report. */
 import { describe, expect, it } from "vitest";
 import { call, registerUser, testEnv, uniqueName } from "./helpers";
 
@@ -133,5 +133,35 @@ describe("reporting rooms", () => {
     expect(badId.status).toBe(400);
     expect(badId.body.errcode).toBe("M_INVALID_PARAM");
     expect(await reportsBy(eve.user_id)).toEqual([]);
+  });
+});
+
+describe("reporting users", () => {
+  const userReportPath = (userId: string) => `/_matrix/client/v3/users/${encodeURIComponent(userId)}/report`;
+  const userReportsBy = async (userId: string) =>
+    (await testEnv.DB.prepare("SELECT target_user_id, reason FROM user_reports WHERE reporter = ? ORDER BY id").bind(userId).all()).results;
+
+  it("stores a report about a local user from anyone", async () => {
+    const alice = await registerUser();
+    const eve = await registerUser();
+    const res = await call("POST", userReportPath(eve.user_id), { token: alice.access_token, body: { reason: "harassment" } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({});
+    expect(await userReportsBy(alice.user_id)).toEqual([{ target_user_id: eve.user_id, reason: "harassment" }]);
+  });
+
+  it("answers 404 for unknown and remote users, 400 without a reason, 401 without a token", async () => {
+    const alice = await registerUser();
+    for (const target of [`@${uniqueName()}:test.local`, "@someone:elsewhere.example"]) {
+      const res = await call("POST", userReportPath(target), { token: alice.access_token, body: { reason: "x" } });
+      expect(res.status).toBe(404);
+      expect(res.body.errcode).toBe("M_NOT_FOUND");
+    }
+    const eve = await registerUser();
+    const missing = await call("POST", userReportPath(eve.user_id), { token: alice.access_token, body: {} });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errcode).toBe("M_BAD_JSON");
+    expect((await call("POST", userReportPath(eve.user_id), { body: { reason: "x" } })).status).toBe(401);
+    expect(await userReportsBy(alice.user_id)).toEqual([]);
   });
 });

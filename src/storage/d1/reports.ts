@@ -16,3 +16,7 @@ export async function insertReport(db: D1Database, r: NewReport): Promise<void> 
     .bind(r.roomId, r.eventId, r.reporter, r.reason, r.score, r.now)
     .run();
 }
+
+export async function insertUserReport(db: D1Database, r: { target: string; reporter: string; reason: string; now: number }): Promise<void> {
+  await db.prepare("INSERT INTO user_reports (target_user_id, reporter, reason, received_ts) VALUES (?, ?, ?, ?)").bind(r.target, r.reporter, r.reason, r.now).run();
+}

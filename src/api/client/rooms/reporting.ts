@@ -1,7 +1,7 @@
 /** Reporting content — spec: Client-Server § Reporting content. */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { reportEvent, reportRoom } from "../../../services/reports";
+import { reportEvent, reportRoom, reportUser } from "../../../services/reports";
 import type { AppEnv } from "../../app-env";
 import { clientPaths, route } from "../../route";
 
@@ -29,6 +29,18 @@ export function registerReportingRoutes(app: Hono<AppEnv>): void {
     body: z.looseObject({ reason: z.string().max(4096) }),
     handler: async ({ deps, params, session, body }) => {
       await reportRoom(deps, session.userId, params.roomId!, body.reason);
+      return {};
+    },
+  });
+
+  // POST /users/{userId}/report (v1.14)
+  route(app, {
+    method: "POST",
+    paths: clientPaths("/users/:userId/report"),
+    auth: "user",
+    body: z.looseObject({ reason: z.string().max(4096) }),
+    handler: async ({ deps, params, session, body }) => {
+      await reportUser(deps, session.userId, params.userId!, body.reason);
       return {};
     },
   });
