@@ -25,6 +25,12 @@ import { MatrixError, unrecognized } from "./api/errors";
 import { registerBenchFloorRoutes } from "./api/bench-floor";
 import { registerHealthRoutes } from "./api/health";
 import { registerServerKeyRoutes } from "./api/keys/server-keys";
+import { registerMediaConfigRoutes } from "./api/media/config";
+import { registerMediaDownloadRoutes } from "./api/media/download";
+import { registerMediaQuarantineRoutes } from "./api/media/quarantine";
+import { registerMediaUploadRoutes } from "./api/media/upload";
+import { registerThumbnailRoutes } from "./api/media/thumbnail";
+import { registerUrlPreviewRoutes } from "./api/media/preview-url";
 import { knownPaths } from "./api/route";
 import { getConfig, logs } from "./config";
 import { makeDeps } from "./services/deps";
@@ -84,6 +90,12 @@ export function buildApp(): Hono<AppEnv> {
   registerE2eeKeyRoutes(app);
   registerPresenceRoutes(app);
   registerServerKeyRoutes(app);
+  registerMediaConfigRoutes(app);
+  registerMediaUploadRoutes(app);
+  registerMediaDownloadRoutes(app);
+  registerMediaQuarantineRoutes(app);
+  registerThumbnailRoutes(app);
+  registerUrlPreviewRoutes(app);
   registerSharedSecretRoutes(app);
   registerBenchFloorRoutes(app);
 

@@ -3,6 +3,8 @@
  * Every value has a safe default: registration is closed unless a deployment opens it.
  */
 import type { Env } from "./env";
+import { parseThumbnailSizes, SPEC_THUMBNAIL_SIZES, type ThumbnailSize } from "./matrix/media/thumbnail-size";
+import { parsePolicyList, type UrlPolicy } from "./matrix/media/url-policy";
 
 export type RegistrationMode = "open" | "token" | "closed";
 export type LogLevel = "debug" | "info" | "warn" | "error" | "off";
@@ -51,6 +53,44 @@ export interface Config {
   exclusiveUserNamespaces: RegExp[];
   /** BENCH_ROUTES=on enables the benchmark floor route (bench/, BENCHMARKS.md); off by default. */
   benchRoutes: boolean;
+  /** The content repository (docs/design/media.md). */
+  media: MediaConfig;
+  /** Thumbnail generation (docs/design/media.md § Thumbnails and previews). */
+  thumbnails: ThumbnailConfig;
+  /** GET /preview_url (docs/design/media.md § Thumbnails and previews). */
+  urlPreview: UrlPreviewConfig;
+}
+
+export interface ThumbnailConfig {
+  /** The sizes served; a request gets the smallest that covers it (spec: § Thumbnails). */
+  sizes: ThumbnailSize[];
+  /** Generate the exact requested size (at most the largest configured one) instead of choosing. */
+  dynamic: boolean;
+  /** Images with more pixels are not decoded (413 M_TOO_LARGE): decoding costs 4 bytes a pixel. */
+  maxPixels: number;
+  /** Originals larger than this are not read into memory to be thumbnailed (413 M_TOO_LARGE). */
+  maxSourceBytes: number;
+}
+
+export interface UrlPreviewConfig {
+  enabled: boolean;
+  /** Which addresses and names may be fetched (src/matrix/media/url-policy.ts). */
+  policy: UrlPolicy;
+  /** Most bytes read from a page or an image. */
+  maxBytes: number;
+  /** Time allowed for fetching a page, all redirects included. */
+  timeoutMs: number;
+}
+
+export interface MediaConfig {
+  /** Largest upload accepted (413 M_TOO_LARGE above), reported as m.upload.size by /media/config. */
+  maxUploadBytes: number;
+  /** Whether the deprecated unauthenticated /_matrix/media/v3 download and thumbnail paths serve media. */
+  legacyUnauthenticated: boolean;
+  /** How many reserved, not yet uploaded ids (POST /v1/create) a user may hold at once. */
+  maxPendingUploads: number;
+  /** How long a reserved id waits for its upload (spec: 24 hours recommended). */
+  unusedExpiryMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -68,6 +108,42 @@ function parsePositiveInt(value: string | undefined, fallback: number, name: str
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer`);
   return n;
+}
+
+function parseOnOff(value: string | undefined, fallback: boolean, name: string): boolean {
+  const v = value?.trim() || (fallback ? "on" : "off");
+  if (v === "on") return true;
+  if (v === "off") return false;
+  throw new ConfigError(`${name} must be on or off`);
+}
+
+function parseThumbnailConfig(env: Env): ThumbnailConfig {
+  const sizes = env.THUMBNAIL_SIZES?.trim() ? parseThumbnailSizes(env.THUMBNAIL_SIZES) : [...SPEC_THUMBNAIL_SIZES];
+  if (!sizes) throw new ConfigError('THUMBNAIL_SIZES must look like "32x32 crop, 320x240 scale"');
+  return {
+    sizes,
+    // On: a client gets the size it asked for (a 64x64 avatar is 64x64), bounded by the largest
+    // configured size; off serves the nearest of the fixed set (Synapse's default).
+    dynamic: parseOnOff(env.THUMBNAIL_DYNAMIC, true, "THUMBNAIL_DYNAMIC"),
+    // 12 megapixels (4000x3000) decode to 48 MB, within a Worker's 128 MB with room for the rest.
+    maxPixels: parsePositiveInt(env.THUMBNAIL_MAX_PIXELS, 12_000_000, "THUMBNAIL_MAX_PIXELS"),
+    maxSourceBytes: parsePositiveInt(env.THUMBNAIL_MAX_SOURCE_BYTES, 20 * 1024 * 1024, "THUMBNAIL_MAX_SOURCE_BYTES"),
+  };
+}
+
+function parseUrlPreviewConfig(env: Env): UrlPreviewConfig {
+  const allow = parsePolicyList(env.URL_PREVIEW_ALLOW);
+  if ("invalid" in allow) throw new ConfigError(`URL_PREVIEW_ALLOW has an entry that is neither an IP range nor a host name: ${allow.invalid}`);
+  const deny = parsePolicyList(env.URL_PREVIEW_DENY);
+  if ("invalid" in deny) throw new ConfigError(`URL_PREVIEW_DENY has an entry that is neither an IP range nor a host name: ${deny.invalid}`);
+  return {
+    // Off like Synapse: previews make the server fetch what users paste (docs/design/media.md).
+    enabled: parseOnOff(env.URL_PREVIEW_ENABLED, false, "URL_PREVIEW_ENABLED"),
+    policy: { allowRanges: allow.ranges, allowHosts: allow.hosts, denyRanges: deny.ranges, denyHosts: deny.hosts },
+    // Synapse's max_spider_size.
+    maxBytes: parsePositiveInt(env.URL_PREVIEW_MAX_BYTES, 10 * 1024 * 1024, "URL_PREVIEW_MAX_BYTES"),
+    timeoutMs: parsePositiveInt(env.URL_PREVIEW_TIMEOUT_MS, 10_000, "URL_PREVIEW_TIMEOUT_MS"),
+  };
 }
 
 function parseRegistrationMode(value: string | undefined): RegistrationMode {
@@ -119,6 +195,16 @@ export function readConfig(env: Env): Config {
     exclusiveUserNamespaces: parseRegexList(env.EXCLUSIVE_USER_NAMESPACES),
     defaultRoomVersion: parseDefaultRoomVersion(env.DEFAULT_ROOM_VERSION),
     benchRoutes: (env.BENCH_ROUTES ?? "off").trim() === "on",
+    media: {
+      // 50 MiB, Synapse's default max_upload_size.
+      maxUploadBytes: parsePositiveInt(env.MEDIA_MAX_UPLOAD_BYTES, 50 * 1024 * 1024, "MEDIA_MAX_UPLOAD_BYTES"),
+      // Off: every item of a new server is "new media" under the spec's freeze (v1.11 § Content repository).
+      legacyUnauthenticated: parseOnOff(env.MEDIA_LEGACY_UNAUTHENTICATED, false, "MEDIA_LEGACY_UNAUTHENTICATED"),
+      maxPendingUploads: parsePositiveInt(env.MEDIA_MAX_PENDING_UPLOADS, 5, "MEDIA_MAX_PENDING_UPLOADS"),
+      unusedExpiryMs: parsePositiveInt(env.MEDIA_UNUSED_EXPIRY_MS, 24 * 60 * 60 * 1000, "MEDIA_UNUSED_EXPIRY_MS"),
+    },
+    thumbnails: parseThumbnailConfig(env),
+    urlPreview: parseUrlPreviewConfig(env),
   };
 }
 

@@ -29,5 +29,7 @@ export default defineConfig({
     name: "integration",
     include: ["**/*.test.ts"],
     setupFiles: ["./apply-migrations.ts"],
+    // A real HTTP server on 127.0.0.1 for the URL preview tests (its pages, its address).
+    globalSetup: ["./preview-pages.ts"],
   },
 });
