@@ -21,7 +21,11 @@ import { getRoomVersion, type RoomVersion } from "../matrix/room-versions";
 import type { LocalEventInput } from "../objects/room/room-engine";
 import { getRoomSummary, moveAliasesStatement, setRoomPublic } from "../storage/d1/rooms";
 import type { Deps } from "./deps";
-import { CREATABLE_ROOM_VERSIONS, createRoom, profileMemberContent, roomStub, unwrapRead } from "./rooms";
+import { randomToken } from "./random";
+import { CREATABLE_ROOM_VERSIONS, createRoom, profileMemberContent, roomStub, unwrapRead, type RoomApi } from "./rooms";
+
+/** Longest an upgrade holds its claim on the old room (beginUpgrade): far more than an upgrade takes. */
+const UPGRADE_LEASE_MS = 60_000;
 
 /** State the spec recommends carrying over; everything else is sensitive to who sent it. */
 const TRANSFERRED_STATE = [
@@ -143,6 +147,19 @@ export async function upgradeRoom(deps: Deps, req: UpgradeRequest): Promise<stri
   ) {
     throw new MatrixError("M_FORBIDDEN", "You cannot upgrade this room");
   }
+  const lease = randomToken(12);
+  if (!(await oldStub.beginUpgrade(lease, UPGRADE_LEASE_MS))) {
+    throw new MatrixError("M_UNKNOWN", "An upgrade for this room is currently in progress", {}, 400);
+  }
+  try {
+    return await replaceRoom(deps, req, version, oldStub, oldVersion, oldState, old);
+  } finally {
+    await oldStub.endUpgrade(lease);
+  }
+}
+
+/** The upgrade proper, once the room is claimed: the new room, then the tombstone and the moves. */
+async function replaceRoom(deps: Deps, req: UpgradeRequest, version: RoomVersion, oldStub: RoomApi, oldVersion: RoomVersion, oldState: RoomEvent[], old: AuthStateLookup): Promise<string> {
 
   const oldCreate = old("m.room.create", "")!;
   const predecessor: JsonObject = { room_id: req.roomId };

@@ -116,6 +116,23 @@ describe("upgrading a room", () => {
     expect((await getRoomSummary(testEnv.DB, oldRoom))?.is_public).toBe(0);
   });
 
+  it("refuses a second upgrade while one is under way, and allows it once that ends", async () => {
+    const alice = await registerUser();
+    const roomId = await createRoom(alice, { room_version: "10" });
+    // Hold the room's upgrade claim as a concurrent request would.
+    const room = testEnv.ROOMS.getByName(roomId) as unknown as { beginUpgrade(t: string, ms: number): Promise<boolean>; endUpgrade(t: string): Promise<void> };
+    expect(await room.beginUpgrade("other-request", 60_000)).toBe(true);
+    const busy = await upgrade(alice, roomId, { new_version: "11" });
+    expectError(busy, 400, "M_UNKNOWN");
+    expect(busy.body.error).toContain("in progress");
+    // Nothing happened to the room.
+    expect((await getState(alice, roomId, "m.room.tombstone")).status).toBe(404);
+    await room.endUpgrade("other-request");
+    await upgradeOk(alice, roomId, { new_version: "11" });
+    // A finished upgrade released its claim: the room can be upgraded again.
+    expect(await room.beginUpgrade("later", 1)).toBe(true);
+  });
+
   it("keeps a private room out of the directory and keeps remote aliases in the old room", async () => {
     const alice = await registerUser();
     const localpart = uniqueLocalpart("alt");

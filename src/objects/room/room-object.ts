@@ -31,11 +31,29 @@ import { migrate } from "./schema";
 import { durableObjectSql } from "../sql";
 import { TimelineReader, type ContextQuery, type Direction, type EventContext, type MessagesPage, type MessagesQuery, type TimestampMatch, type Viewer } from "./timeline-reader";
 
+/**
+ * How many members' user objects one room calls at once. A room's delivery fans out to every local
+ * member; unbounded, a room of thousands would open thousands of calls at once (and under wrangler
+ * dev a fan-out of ~100 concurrent calls lost connections, BENCHMARKS.md § Known problems).
+ */
+const DELIVERY_CONCURRENCY = 16;
+
+/** Runs `fn` over `items`, at most DELIVERY_CONCURRENCY at a time; rejects with the first failure. */
+async function inBatches<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(DELIVERY_CONCURRENCY, items.length) }, worker));
+}
+
 export class RoomDurableObject extends DurableObject<Env> {
   private readonly store: RoomStore;
   private readonly engine: RoomEngine;
   /** Typing lives in memory only (DESIGN §1; typing.ts). */
   private readonly typing = new TypingSet(() => Date.now());
+  /** An upgrade under way (beginUpgrade). */
+  private upgrading: { token: string; until: number } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -92,25 +110,21 @@ export class RoomDurableObject extends DurableObject<Env> {
         this.pumpAgain = false;
         const plan = planner.plan();
         if (plan) {
-          await Promise.all(
-            [...plan.deliveries].map(async ([userId, delivery]) => {
-              await this.userStub(userId).deliver(userId, delivery);
-              // A user who has just joined gets the room's current receipts with it (receipts.ts).
-              if (delivery.snapshot) {
-                const current = receipts.forNewMember(userId);
-                if (current.length) await this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: current });
-              }
-            }),
-          );
+          await inBatches([...plan.deliveries], async ([userId, delivery]) => {
+            await this.userStub(userId).deliver(userId, delivery);
+            // A user who has just joined gets the room's current receipts with it (receipts.ts).
+            if (delivery.snapshot) {
+              const current = receipts.forNewMember(userId);
+              if (current.length) await this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: current });
+            }
+          });
           planner.advance(plan.upTo);
           continue;
         }
         // Receipts after events, with their own cursor: the same at-least-once path.
         const receiptPlan = receipts.plan();
         if (receiptPlan) {
-          await Promise.all(
-            [...receiptPlan.deliveries].map(([userId, list]) => this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: list })),
-          );
+          await inBatches([...receiptPlan.deliveries], ([userId, list]) => this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: list }));
           receipts.advance(receiptPlan.upTo);
           continue;
         }
@@ -327,6 +341,23 @@ export class RoomDurableObject extends DurableObject<Env> {
   relations(userId: string, eventId: string, query: RelationsQuery): ReadResult<RelationsPage> {
     if (!this.engine.isInitialised()) return { ok: false, errcode: "M_FORBIDDEN", error: "Unknown room" };
     return new RelationsReader(this.store, this.reader(), this.engine.version).relationsOf(userId, eventId, query);
+  }
+
+  /**
+   * Claims the room for an upgrade (POST /rooms/{roomId}/upgrade): false while another upgrade of
+   * it is under way, so two concurrent requests don't make two replacement rooms (Synapse refuses
+   * the second too). In memory, with an expiry, so a Worker that died mid-upgrade can't block
+   * upgrades for longer than `ttlMs`.
+   */
+  beginUpgrade(token: string, ttlMs: number): boolean {
+    const now = Date.now();
+    if (this.upgrading && this.upgrading.until > now) return false;
+    this.upgrading = { token, until: now + ttlMs };
+    return true;
+  }
+
+  endUpgrade(token: string): void {
+    if (this.upgrading?.token === token) this.upgrading = undefined;
   }
 
   /** GET /rooms/{roomId}/threads (spec: § Querying threads in a room). */
