@@ -6,7 +6,9 @@ import { Hono } from "hono";
 import { registerAccountRoutes } from "./api/client/account";
 import { registerAccountDataRoutes } from "./api/client/account-data";
 import { registerDeviceRoutes } from "./api/client/devices";
+import { registerDehydratedDeviceRoutes } from "./api/client/dehydrated-device";
 import { registerE2eeKeyRoutes } from "./api/client/e2ee-keys";
+import { registerKeyBackupRoutes } from "./api/client/key-backup";
 import { registerFilterRoutes } from "./api/client/filters";
 import { registerLoginRoutes } from "./api/client/login";
 import { registerPresenceRoutes } from "./api/client/presence";
@@ -88,6 +90,8 @@ export function buildApp(): Hono<AppEnv> {
   registerSyncRoutes(app);
   registerToDeviceRoutes(app);
   registerE2eeKeyRoutes(app);
+  registerKeyBackupRoutes(app);
+  registerDehydratedDeviceRoutes(app);
   registerPresenceRoutes(app);
   registerServerKeyRoutes(app);
   registerMediaConfigRoutes(app);

@@ -10,6 +10,7 @@
 import { invalidParam, MatrixError } from "../api/errors";
 import { canonicalJson, CanonicalJsonError, type JsonObject } from "../matrix/canonical-json";
 import { domainOf, isValidUserId } from "../matrix/auth/ids";
+import { crossSigningPublicKey } from "../matrix/cross-signing-keys";
 import { verifyJsonSignature } from "../matrix/signing";
 import type { DeviceListNews } from "../objects/user/device-lists";
 import {
@@ -27,6 +28,7 @@ import {
   type ClaimedKey,
   type KeyClaim,
 } from "../storage/d1/e2ee-keys";
+import { signaturesOnKeysOf, type SignatureRow } from "../storage/d1/cross-signing";
 import type { Deps } from "./deps";
 import { notifyDeviceListChange, resolveDeviceLists, type DeviceListsWire } from "./device-lists";
 
@@ -44,7 +46,8 @@ export interface UploadKeysInput {
 /** Failure entry for a server we can't reach (no federation yet). */
 const FEDERATION_FAILURE = { status: 503, message: "Federation is not supported yet" } as const;
 
-function canonical(value: unknown, what: string): string {
+/** Canonical JSON of a client-supplied value; a value that has none (e.g. a float) is 400 M_BAD_JSON. */
+export function canonical(value: unknown, what: string): string {
   try {
     return canonicalJson(value);
   } catch (err) {
@@ -126,12 +129,19 @@ function prepareKeys(keys: Record<string, JsonObject | string> | undefined, what
   return Object.entries(keys ?? {}).map(([keyId, key]) => ({ keyId, algorithm: algorithmOf(keyId), json: canonical(key, `${what}.${keyId}`) }));
 }
 
+/** A checked /keys/upload body, ready to be written. */
+export interface PreparedKeyUpload {
+  deviceKeysJson: string | undefined;
+  oneTimeKeys: PreparedKey[];
+  fallback: PreparedKey[];
+  existing: Map<string, string>;
+}
+
 /**
- * POST /keys/upload. Everything that can be refused is checked before anything is written —
- * except a change of identity keys, which the write itself detects (and then writes nothing).
+ * Checks a /keys/upload body (also the keys of a dehydrated device) without writing anything.
+ * `newDevice`: the device is being created, so it has no stored one-time keys to compare with.
  */
-export async function uploadKeys(deps: Deps, session: KeysSession, input: UploadKeysInput): Promise<{ one_time_key_counts: Record<string, number> }> {
-  const db = deps.env.DB;
+export async function prepareKeyUpload(deps: Deps, session: KeysSession, input: UploadKeysInput, newDevice = false): Promise<PreparedKeyUpload> {
   const deviceKeysJson = input.device_keys ? await checkDeviceKeys(session, input.device_keys) : undefined;
   const fallback = new Map<string, PreparedKey>();
   for (const k of prepareKeys(input.fallback_keys, "fallback_keys")) {
@@ -139,9 +149,18 @@ export async function uploadKeys(deps: Deps, session: KeysSession, input: Upload
     fallback.set(k.algorithm, k);
   }
   const oneTimeKeys = prepareKeys(input.one_time_keys, "one_time_keys");
-  const existing = oneTimeKeys.length ? await oneTimeKeysById(db, session.userId, session.deviceId, oneTimeKeys.map((k) => k.keyId)) : new Map<string, string>();
+  const existing =
+    oneTimeKeys.length && !newDevice
+      ? await oneTimeKeysById(deps.env.DB, session.userId, session.deviceId, oneTimeKeys.map((k) => k.keyId))
+      : new Map<string, string>();
   newOneTimeKeys(oneTimeKeys, existing);
+  return { deviceKeysJson, oneTimeKeys, fallback: [...fallback.values()], existing };
+}
 
+/** Writes a prepared upload. A change of identity keys is detected by the write itself (which then writes nothing). */
+export async function applyKeyUpload(deps: Deps, session: KeysSession, prepared: PreparedKeyUpload): Promise<void> {
+  const db = deps.env.DB;
+  const { deviceKeysJson, oneTimeKeys, fallback, existing } = prepared;
   if (deviceKeysJson !== undefined) {
     const stored = await putDeviceKeys(db, { userId: session.userId, deviceId: session.deviceId, json: deviceKeysJson, now: deps.now() });
     if (!stored) {
@@ -156,9 +175,17 @@ export async function uploadKeys(deps: Deps, session: KeysSession, input: Upload
     await notifyDeviceListChange(deps, session.userId);
   }
   if (oneTimeKeys.length) await storeOneTimeKeys(deps, session, oneTimeKeys, existing);
-  if (fallback.size > 0) {
-    await db.batch([...fallback.values()].map((k) => putFallbackKeyStatement(db, { userId: session.userId, deviceId: session.deviceId, ...k })));
+  if (fallback.length > 0) {
+    await db.batch(fallback.map((k) => putFallbackKeyStatement(db, { userId: session.userId, deviceId: session.deviceId, ...k })));
   }
+}
+
+/**
+ * POST /keys/upload. Everything that can be refused is checked before anything is written —
+ * except a change of identity keys, which the write itself detects (and then writes nothing).
+ */
+export async function uploadKeys(deps: Deps, session: KeysSession, input: UploadKeysInput): Promise<{ one_time_key_counts: Record<string, number> }> {
+  await applyKeyUpload(deps, session, await prepareKeyUpload(deps, session, input));
   return { one_time_key_counts: await oneTimeKeyCounts(deps, session.userId, session.deviceId) };
 }
 
@@ -178,13 +205,30 @@ function splitUsers(deps: Deps, userIds: string[]): { local: string[]; failures:
 /** POST /keys/query */
 export async function queryKeys(deps: Deps, session: KeysSession, request: Record<string, string[]>): Promise<JsonObject> {
   const { local, failures } = splitUsers(deps, Object.keys(request));
-  const [rows, crossSigning] = await Promise.all([deviceKeysOfUsers(deps.env.DB, local), crossSigningKeysOfUsers(deps.env.DB, local)]);
+  const db = deps.env.DB;
+  const [rows, crossSigning, signatures] = await Promise.all([
+    deviceKeysOfUsers(db, local),
+    crossSigningKeysOfUsers(db, local),
+    signaturesOnKeysOf(db, local, session.userId),
+  ]);
+  const signaturesOn = new Map<string, SignatureRow[]>();
+  for (const sig of signatures) {
+    const k = `${sig.target_user_id}\u0000${sig.target_key_id}`;
+    signaturesOn.set(k, [...(signaturesOn.get(k) ?? []), sig]);
+  }
+  const withSignatures = (userId: string, keyId: string | undefined, key: JsonObject): JsonObject => {
+    const extra = keyId === undefined ? undefined : signaturesOn.get(`${userId}\u0000${keyId}`);
+    if (!extra) return key;
+    const all = (key.signatures ?? {}) as Record<string, Record<string, string>>;
+    for (const sig of extra) all[sig.signer_user_id] = { ...(all[sig.signer_user_id] ?? {}), [sig.signing_key_id]: sig.signature };
+    return { ...key, signatures: all };
+  };
   const deviceKeys: Record<string, Record<string, JsonObject>> = {};
   for (const userId of local) deviceKeys[userId] = {};
   for (const row of rows) {
     const wanted = request[row.user_id] ?? [];
     if (wanted.length > 0 && !wanted.includes(row.device_id)) continue;
-    const keys = JSON.parse(row.key_json) as JsonObject;
+    const keys = withSignatures(row.user_id, row.device_id, JSON.parse(row.key_json) as JsonObject);
     keys.unsigned = row.display_name !== null ? { device_display_name: row.display_name } : {};
     deviceKeys[row.user_id]![row.device_id] = keys;
   }
@@ -195,7 +239,8 @@ export async function queryKeys(deps: Deps, session: KeysSession, request: Recor
     // A user's user-signing key is only for themselves (spec: POST /keys/query, user_signing_keys).
     if (!section || (row.key_type === "user_signing" && row.user_id !== session.userId)) continue;
     const map = (out[section] ??= {}) as JsonObject;
-    map[row.user_id] = JSON.parse(row.key_json) as JsonObject;
+    const key = JSON.parse(row.key_json) as JsonObject;
+    map[row.user_id] = withSignatures(row.user_id, crossSigningPublicKey(key), key);
   }
   return out;
 }

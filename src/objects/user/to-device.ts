@@ -115,6 +115,27 @@ export class ToDeviceInbox {
     });
   }
 
+  /**
+   * Up to `limit` messages queued for a device after `afterSeq`, oldest first, neither taken nor
+   * stamped: a dehydrated device's queue is read this way (MSC3814: a rehydration that stops
+   * part-way can be started again), and stays until the device is deleted or replaced.
+   * `lastSeq` is the position to continue after; `more` says whether anything is left after it.
+   */
+  peek(deviceId: string, afterSeq: number, limit: number): { events: ToDeviceEvent[]; lastSeq: number; more: boolean } {
+    const rows = this.sql.all<InboxRow>(
+      "SELECT seq, sender, type, content, delivered_pos FROM to_device WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+      deviceId,
+      afterSeq,
+      limit + 1,
+    );
+    const page = rows.slice(0, limit);
+    return {
+      events: page.map((r) => ({ sender: r.sender, type: r.type, content: JSON.parse(r.content) as JsonObject })),
+      lastSeq: page[page.length - 1]?.seq ?? afterSeq,
+      more: rows.length > limit,
+    };
+  }
+
   /** Forgets deleted devices: their queues and their own sends' transaction ids. */
   dropDevices(deviceIds: string[]): void {
     this.sql.transaction(() => {

@@ -14,7 +14,7 @@ import { migrate } from "./schema";
 import type { DeviceListNews } from "./device-lists";
 import type { EphemeralDelivery, RoomDelivery, UserChange } from "./stream-types";
 import { SyncEngine, type SyncRequest, type UserSyncResult } from "./sync-engine";
-import type { ToDeviceMessage } from "./to-device";
+import type { ToDeviceEvent, ToDeviceMessage } from "./to-device";
 import { UserStore } from "./user-store";
 
 export class UserDurableObject extends DurableObject<Env> {
@@ -70,6 +70,11 @@ export class UserDurableObject extends DurableObject<Env> {
 
   markToDeviceTxnDone(userId: string, deviceId: string, txnId: string): void {
     this.engineFor(userId).toDevice.markTxnDone(deviceId, txnId, Date.now());
+  }
+
+  /** Reads a dehydrated device's queue without taking from it (to-device.ts `peek`, MSC3814). */
+  peekToDevice(userId: string, deviceId: string, afterSeq: number, limit: number): { events: ToDeviceEvent[]; lastSeq: number; more: boolean } {
+    return this.engineFor(userId).toDevice.peek(deviceId, afterSeq, limit);
   }
 
   /** The user's devices were deleted: their queues go too. */

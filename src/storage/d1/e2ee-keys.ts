@@ -5,6 +5,7 @@
  * Every write for a device is guarded by `EXISTS (SELECT 1 FROM devices …)` in the same statement,
  * so an upload racing the device's deletion can't leave keys behind without a device.
  */
+import { deleteSignaturesOnDeviceStatement } from "./cross-signing";
 
 const DEVICE_EXISTS = "EXISTS (SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?)";
 
@@ -171,9 +172,15 @@ export async function crossSigningKeysOfUsers(db: D1Database, userIds: string[])
   return results;
 }
 
-/** Statements removing every key of a device (it is being deleted). */
+/**
+ * Statements removing every key of a device (it is being deleted), the signatures on its keys,
+ * and its dehydrated-device record if it is the user's dehydrated device (MSC3814).
+ */
 export function deleteDeviceKeysStatements(db: D1Database, userId: string, deviceId: string): D1PreparedStatement[] {
-  return ["e2e_device_keys", "e2e_one_time_keys", "e2e_fallback_keys"].map((table) =>
-    db.prepare(`DELETE FROM ${table} WHERE user_id = ? AND device_id = ?`).bind(userId, deviceId),
-  );
+  return [
+    ...["e2e_device_keys", "e2e_one_time_keys", "e2e_fallback_keys", "e2e_dehydrated_devices"].map((table) =>
+      db.prepare(`DELETE FROM ${table} WHERE user_id = ? AND device_id = ?`).bind(userId, deviceId),
+    ),
+    deleteSignaturesOnDeviceStatement(db, userId, deviceId),
+  ];
 }
