@@ -146,6 +146,7 @@ export async function deactivateAccount(deps: Deps, userId: string): Promise<voi
     ...deleteDevicesStatements(db, userId, devices),
     db.prepare("DELETE FROM access_tokens WHERE user_id = ?").bind(userId),
     db.prepare("DELETE FROM refresh_tokens WHERE user_id = ?").bind(userId),
+    db.prepare("DELETE FROM pushers WHERE user_id = ?").bind(userId),
   ]);
   await devicesDeleted(deps, userId, devices);
 }

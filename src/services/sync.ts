@@ -104,6 +104,9 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
         timeline: timelineWire({ ...room.timeline, events: project(room.timeline.events) }),
         state: { events: project(state) as unknown as JsonObject[] },
         summary: { "m.heroes": room.summary.heroes, "m.joined_member_count": room.summary.joined, "m.invited_member_count": room.summary.invited },
+        // Counts from the user's push rules and read receipts (objects/user/notifications.ts).
+        unread_notifications: { ...room.unread.room },
+        ...(room.unread.threads ? { unread_thread_notifications: room.unread.threads as unknown as JsonObject } : {}),
         ephemeral: { events: filtered((room.ephemeral ?? []) as { type: string }[], roomFilter?.ephemeral, roomId) as JsonObject[] },
         account_data: { events: filtered(accountData.rooms[roomId] ?? [], roomFilter?.accountData, roomId) as unknown as JsonObject[] },
       };

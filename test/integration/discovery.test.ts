@@ -6,7 +6,8 @@ describe("discovery", () => {
     const res = await call("GET", "/_matrix/client/versions");
     expect(res.status).toBe(200);
     expect(res.body.versions).toContain("v1.1");
-    expect(res.body.unstable_features).toEqual({});
+    // Only features that work: simplified sliding sync (Element X refuses to sync without it).
+    expect(res.body.unstable_features).toEqual({ "org.matrix.simplified_msc3575": true });
   });
 
   it("serves .well-known for clients and servers", async () => {

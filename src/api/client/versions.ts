@@ -8,7 +8,10 @@ import { clientPaths, route } from "../route";
  * v1.1–v1.13 to be present (shared/CLIENTS.md). Unstable features are listed only once they work.
  */
 export const SUPPORTED_VERSIONS = ["r0.0.1", "r0.1.0", "r0.2.0", "r0.3.0", "r0.4.0", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6"];
-export const UNSTABLE_FEATURES: Record<string, boolean> = {};
+export const UNSTABLE_FEATURES: Record<string, boolean> = {
+  // Simplified sliding sync (MSC4186, docs/design/sliding-sync.md): matrix-rust-sdk and Element X need it.
+  "org.matrix.simplified_msc3575": true,
+};
 
 export function registerDiscoveryRoutes(app: Hono<AppEnv>): void {
   // GET /_matrix/client/versions — spec: Client-Server § API standards (optional auth).

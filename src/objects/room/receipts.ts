@@ -44,6 +44,7 @@ function toDelivered(row: ReceiptRow): DeliveredReceipt {
     userId: row.user_id,
     receiptType: row.receipt_type as ReceiptType,
     eventId: row.event_id,
+    eventStream: row.event_stream,
     ts: row.ts,
     stream: row.stream,
   };

@@ -100,6 +100,80 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX presence_peers_pos ON presence_peers (pos);
   `,
+  // Push notifications (notifications.ts, docs/design/push-notifications.md): the events the
+  // user's push rules said notify them, the user's own read receipts as room stream positions
+  // per thread ('' = unthreaded), and the queue of notifications owed to push gateways.
+  `
+  CREATE TABLE notifications (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id TEXT NOT NULL,
+    room_stream INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    highlight INTEGER NOT NULL,
+    actions TEXT NOT NULL,
+    event TEXT NOT NULL,
+    ts INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX notifications_event ON notifications (room_id, room_stream);
+  CREATE INDEX notifications_thread ON notifications (room_id, thread_id, room_stream);
+  CREATE TABLE notification_receipts (
+    room_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    stream INTEGER NOT NULL,
+    PRIMARY KEY (room_id, thread_id)
+  );
+  CREATE TABLE push_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    pushkey TEXT NOT NULL,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    created_ts INTEGER NOT NULL
+  );
+  CREATE INDEX push_outbox_next ON push_outbox (next_at);
+  `,
+  // Sliding sync (sliding-sync.ts, docs/design/sliding-sync.md): connections per (device,
+  // conn_id), the positions handed out, what each position says the client holds of each room,
+  // and each room's recency (the position of its newest "bump" event, sliding-sync-lists.ts),
+  // recorded as rooms deliver events and filled here once from the events already held.
+  `
+  CREATE TABLE sliding_connections (
+    conn INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    conn_id TEXT NOT NULL,
+    last_used_ts INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX sliding_connections_key ON sliding_connections (device_id, conn_id);
+  CREATE TABLE sliding_positions (
+    pos_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conn INTEGER NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    list_counts TEXT NOT NULL
+  );
+  CREATE INDEX sliding_positions_conn ON sliding_positions (conn, pos_id);
+  CREATE TABLE sliding_rooms (
+    conn INTEGER NOT NULL,
+    room_id TEXT NOT NULL,
+    pos_id INTEGER NOT NULL,
+    live INTEGER NOT NULL,
+    sent_pos INTEGER NOT NULL,
+    membership TEXT NOT NULL,
+    config TEXT NOT NULL,
+    PRIMARY KEY (conn, room_id, pos_id)
+  );
+  CREATE TABLE sliding_bumps (
+    room_id TEXT PRIMARY KEY,
+    bump_pos INTEGER NOT NULL
+  );
+  INSERT INTO sliding_bumps (room_id, bump_pos)
+    SELECT room_id, MAX(pos) FROM room_events
+    WHERE json_extract(event, '$.type') IN ('m.room.create', 'm.room.message', 'm.room.encrypted', 'm.sticker', 'm.call.invite', 'm.poll.start', 'm.beacon_info')
+    GROUP BY room_id
+  `,
 ];
 
 export function migrate(sql: Sql): void {

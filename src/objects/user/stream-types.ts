@@ -52,6 +52,8 @@ export interface DeliveredReceipt {
   /** `main` or a thread root's event id; absent for an unthreaded receipt. */
   threadId?: string;
   eventId: string;
+  /** The receipted event's room stream position: notification counts drop for events up to it. */
+  eventStream?: number;
   ts: number;
   /** The room's receipt stream position: a repeated or older receipt for the same key is dropped. */
   stream: number;

@@ -12,6 +12,8 @@ import { TIMELINE_KEEP, type RoomEventRow, type RoomStateRow, type UserStore } f
 import { PresenceBook, type PresenceEvent, type PresenceInput, type PresenceUpdate } from "./presence";
 import { TO_DEVICE_STREAM_KIND, ToDeviceInbox, type ToDeviceEvent, type ToDeviceMessage } from "./to-device";
 import { collectDeviceListNews, deviceListNewsBetween, otherMemberRows, ownMembershipRow, type DeviceListNews } from "./device-lists";
+import type { PushRuleset } from "../../matrix/push";
+import { NotificationBook, type Notified, type RoomNotificationCounts } from "./notifications";
 
 /** How many stream rows one sync reads at most; a client further behind catches up over several syncs. */
 const MAX_ROWS_PER_SYNC = 2000;
@@ -48,6 +50,8 @@ export interface JoinedRoomResult {
   newlyJoined: boolean;
   /** `m.typing` and `m.receipt` events (ephemeral.ts). */
   ephemeral?: JsonObject[];
+  /** `unread_notifications`, and per thread when the filter asks (notifications.ts). */
+  unread: RoomNotificationCounts;
 }
 
 export interface UserSyncResult {
@@ -98,10 +102,15 @@ export class SyncEngine {
     for (const w of waiting) w();
   }
 
-  /** Accepts a room's delivery; items the user already holds are ignored (delivery is at-least-once). */
-  deliver(d: RoomDelivery): void {
+  /**
+   * Accepts a room's delivery; items the user already holds are ignored (delivery is at-least-once).
+   * With the user's push rules, each new event is evaluated for them (notifications.ts); the
+   * notifications it made are returned, for push gateways.
+   */
+  deliver(d: RoomDelivery, push?: { ruleset: PushRuleset }): Notified[] {
     const store = this.store;
     let changed = false;
+    const notified: Notified[] = [];
     store.sql.transaction(() => {
       const existing = store.getRoom(d.roomId);
       let roomPos = existing?.room_pos ?? 0;
@@ -111,6 +120,11 @@ export class SyncEngine {
 
       const take = (item: RoomDelivery["events"][number]) => {
         if (item.roomStream <= roomPos) return;
+        if (push) {
+          // Evaluated before the event's own state applies: rules see the room as it was when it was sent.
+          const n = this.notifications.evaluate(d.roomId, item.roomStream, item.event, push.ruleset, d.summary.joined);
+          if (n) notified.push(n);
+        }
         const pos = store.appendStream("event", d.roomId, item.roomStream, null);
         store.insertEvent(d.roomId, item.roomStream, pos, item.event, item.txn);
         const ev = item.event;
@@ -163,6 +177,15 @@ export class SyncEngine {
       store.trimEvents(d.roomId);
     });
     if (changed) this.wake();
+    return notified;
+  }
+
+  private notificationBook: NotificationBook | undefined;
+
+  /** The user's notifications and unread counts (notifications.ts). */
+  get notifications(): NotificationBook {
+    this.notificationBook ??= new NotificationBook(this.store, this.userId, this.now);
+    return this.notificationBook;
   }
 
   /** Records a change to data owned elsewhere (account data, …) and wakes waiting syncs. */
@@ -173,9 +196,14 @@ export class SyncEngine {
     return this.ephemeralState;
   }
 
-  /** Takes a room's typing set or receipts (docs/design/sync.md § Ephemeral events); wakes waiting syncs on news. */
-  deliverEphemeral(d: EphemeralDelivery): void {
+  /**
+   * Takes a room's typing set or receipts (docs/design/sync.md § Ephemeral events); wakes waiting
+   * syncs on news. True when the user's own receipt moved, so their unread counts may have dropped.
+   */
+  deliverEphemeral(d: EphemeralDelivery): boolean {
+    const read = d.kind === "receipts" && this.store.sql.transaction(() => this.notifications.takeReceipts(d.roomId, d.receipts));
     if (this.ephemeral().take(d)) this.wake();
+    return read;
   }
 
   /** Ephemeral events for each joined room of a response: current ones when the room is new to the client. */
@@ -283,7 +311,13 @@ export class SyncEngine {
       }
     }
     if (lazy) this.rememberMembers(req.deviceId, roomId, whole, [...state, ...timeline.events]);
-    return { timeline, state, summary: { heroes: this.heroesFor(room.heroes), joined: room.joined, invited: room.invited }, newlyJoined: whole && since !== undefined };
+    return {
+      timeline,
+      state,
+      summary: { heroes: this.heroesFor(room.heroes), joined: room.joined, invited: room.invited },
+      newlyJoined: whole && since !== undefined,
+      unread: this.notifications.counts(roomId, filter?.timeline?.unreadThreadNotifications === true),
+    };
   }
 
   /** Builds the sync response body for the rooms and stream this object owns. */

@@ -16,16 +16,30 @@ import type { EphemeralDelivery, RoomDelivery, UserChange } from "./stream-types
 import { SyncEngine, type SyncRequest, type UserSyncResult } from "./sync-engine";
 import type { ToDeviceEvent, ToDeviceMessage } from "./to-device";
 import { UserStore } from "./user-store";
+import type { NotificationEntry } from "./notifications";
+import { PushDispatcher } from "./notifications-push";
+import { SlidingSyncEngine } from "./sliding-sync";
+import { DirectRoomsCache } from "./sliding-sync-dm";
+import { directRooms } from "../../services/sliding-sync/sliding-sync";
+import { recordDeliveredBumps } from "./sliding-sync-lists";
+import { SlidingSyncStore } from "./sliding-sync-store";
+import type { SlidingSyncOutcome, SlidingSyncRequest } from "./sliding-sync-types";
 
 export class UserDurableObject extends DurableObject<Env> {
   private readonly store: UserStore;
   private engine: SyncEngine | undefined;
+  private readonly push: PushDispatcher;
+  private sliding: SlidingSyncEngine | undefined;
+  private readonly slidingStore: SlidingSyncStore;
+  private directRooms: DirectRoomsCache | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = durableObjectSql(ctx.storage);
     migrate(sql);
     this.store = new UserStore(sql);
+    this.slidingStore = new SlidingSyncStore(sql);
+    this.push = new PushDispatcher(ctx, env, sql);
   }
 
   /** The object's name is the user id; it is recorded on first use because objects can't read their own name. */
@@ -34,23 +48,76 @@ export class UserDurableObject extends DurableObject<Env> {
     return this.engine;
   }
 
-  deliver(userId: string, delivery: RoomDelivery): void {
-    this.engineFor(userId).deliver(delivery);
+  /**
+   * A room's events for this user. Each is evaluated against the user's push rules here, off the
+   * sender's path (docs/design/push-notifications.md); the rules (and pushers) are read from D1
+   * once and cached until they change.
+   */
+  async deliver(userId: string, delivery: RoomDelivery): Promise<void> {
+    const { ruleset, pushers } = await this.push.prepare(userId);
+    const engine = this.engineFor(userId);
+    const notified = engine.deliver(delivery, { ruleset });
+    // Same synchronous turn as the delivery: room recency for sliding sync is written with it.
+    recordDeliveredBumps(this.slidingStore, delivery);
+    this.sliding?.wake();
+    // No await since deliver: the queued requests are written together with the notifications.
+    if (this.push.queueNotifications(userId, engine.notifications, notified, pushers)) this.ctx.waitUntil(this.push.send(userId));
   }
 
   notify(userId: string, change: UserChange): void {
+    if (change.kind === "account_data" && change.type === "m.push_rules") this.push.rulesChanged();
+    if (change.kind === "account_data" && change.type === "m.direct") this.directRooms?.changed();
     this.engineFor(userId).notify(change);
+    this.sliding?.wake();
   }
 
   /** Typing and receipts from a room (docs/design/sync.md § Ephemeral events). */
-  deliverEphemeral(userId: string, delivery: EphemeralDelivery): void {
-    this.engineFor(userId).deliverEphemeral(delivery);
+  async deliverEphemeral(userId: string, delivery: EphemeralDelivery): Promise<void> {
+    const engine = this.engineFor(userId);
+    const read = engine.deliverEphemeral(delivery);
+    this.sliding?.wake();
+    // The user read something: their gateways get the lowered badge.
+    if (read && (await this.push.queueBadge(userId, engine.notifications))) this.ctx.waitUntil(this.push.send(userId));
+  }
+
+  // Push notifications (notifications.ts, notifications-push.ts).
+
+  /** The user's pushers changed in D1 (services/pushers.ts). */
+  pushersChanged(_userId: string): void {
+    this.push.pushersChanged();
+  }
+
+  /** GET /notifications. */
+  notificationsPage(userId: string, from: number | undefined, limit: number, onlyHighlight: boolean): { notifications: NotificationEntry[]; nextToken?: number } {
+    return this.engineFor(userId).notifications.list(from, limit, onlyHighlight);
+  }
+
+  /** Retries of push gateway requests (notifications-outbox.ts). */
+  override async alarm(): Promise<void> {
+    await this.push.send();
   }
 
   /** `setPresence` is /sync's `set_presence`: absent marks the user online (spec: GET /sync). */
   sync(userId: string, req: SyncRequest, setPresence?: PresenceState): Promise<UserSyncResult> {
     this.pushPresence(this.engineFor(userId).applyPresence({ kind: "sync", setPresence }));
     return this.engineFor(userId).sync(req);
+  }
+
+  /**
+   * Simplified sliding sync (sliding-sync.ts, docs/design/sliding-sync.md); `set_presence` as
+   * for /sync. Writers above wake its long-polls.
+   */
+  async slidingSync(userId: string, req: Omit<SlidingSyncRequest, "dmRooms">, setPresence?: PresenceState): Promise<SlidingSyncOutcome> {
+    const engine = this.engineFor(userId);
+    this.directRooms ??= new DirectRoomsCache(() => directRooms(makeDeps(this.env, getConfig(this.env)), userId));
+    const dmRooms = await this.directRooms.get();
+    this.pushPresence(engine.applyPresence({ kind: "sync", setPresence }));
+    this.sliding ??= new SlidingSyncEngine(this.store, userId, () => Date.now(), {
+      // Unread counts from the user's push rules and read receipts (notifications.ts).
+      unread: (roomId) => engine.notifications.counts(roomId, false).room,
+      toDevice: () => engine.toDevice,
+    });
+    return this.sliding.sync({ ...req, dmRooms });
   }
 
   /** Device-list news between two sync positions, for GET /keys/changes (device-lists.ts). */
@@ -62,6 +129,7 @@ export class UserDurableObject extends DurableObject<Env> {
 
   receiveToDevice(userId: string, messages: ToDeviceMessage[]): void {
     this.engineFor(userId).receiveToDevice(messages);
+    this.sliding?.wake();
   }
 
   toDeviceTxnDone(userId: string, deviceId: string, txnId: string): boolean {
@@ -80,6 +148,8 @@ export class UserDurableObject extends DurableObject<Env> {
   /** The user's devices were deleted: their queues go too. */
   dropDevices(userId: string, deviceIds: string[]): void {
     this.engineFor(userId).toDevice.dropDevices(deviceIds);
+    // Their pushers went with them (storage/d1/devices.ts).
+    this.push.pushersChanged();
   }
 
   // Presence (presence.ts).

@@ -41,12 +41,16 @@ export async function renameDevice(db: D1Database, userId: string, deviceId: str
   return r.meta.changes === 1;
 }
 
-/** Statements that remove devices and every token and end-to-end key that belongs to them. */
+/**
+ * Statements that remove devices and every token, end-to-end key and pusher that belongs to them
+ * (a logged-out phone must stop receiving pushes, as in Synapse).
+ */
 export function deleteDevicesStatements(db: D1Database, userId: string, deviceIds: string[]): D1PreparedStatement[] {
   return deviceIds.flatMap((deviceId) => [
     db.prepare("DELETE FROM devices WHERE user_id = ? AND device_id = ?").bind(userId, deviceId),
     db.prepare("DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?").bind(userId, deviceId),
     db.prepare("DELETE FROM refresh_tokens WHERE user_id = ? AND device_id = ?").bind(userId, deviceId),
+    db.prepare("DELETE FROM pushers WHERE user_id = ? AND device_id = ?").bind(userId, deviceId),
     ...deleteDeviceKeysStatements(db, userId, deviceId),
   ]);
 }
