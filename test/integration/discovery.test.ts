@@ -6,6 +6,11 @@ describe("discovery", () => {
     const res = await call("GET", "/_matrix/client/versions");
     expect(res.status).toBe(200);
     expect(res.body.versions).toContain("v1.1");
+    // v1.11: clients then fetch media from the authenticated /_matrix/client/v1/media paths, which
+    // are served, while the legacy unauthenticated ones are frozen.
+    expect(res.body.versions).toContain("v1.11");
+    const alice = await registerUser();
+    expect((await call("GET", "/_matrix/client/v1/media/config", { token: alice.access_token })).status).toBe(200);
     // Only features that work: simplified sliding sync (Element X refuses to sync without it).
     expect(res.body.unstable_features).toEqual({ "org.matrix.simplified_msc3575": true });
   });

@@ -5,9 +5,12 @@ import { clientPaths, route } from "../route";
 
 /**
  * Spec versions whose client-facing behaviour this server implements. matrix-js-sdk needs one of
- * v1.1–v1.13 to be present (shared/CLIENTS.md). Unstable features are listed only once they work.
+ * v1.1–v1.13 to be present (shared/CLIENTS.md). v1.11 makes clients use authenticated media
+ * (/_matrix/client/v1/media); what v1.7–v1.11 added is built (async uploads, room version 11,
+ * relation recursion, room type filters, authenticated media, cross-signing setup without UIA).
+ * Unstable features are listed only once they work.
  */
-export const SUPPORTED_VERSIONS = ["r0.0.1", "r0.1.0", "r0.2.0", "r0.3.0", "r0.4.0", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6"];
+export const SUPPORTED_VERSIONS = ["r0.0.1", "r0.1.0", "r0.2.0", "r0.3.0", "r0.4.0", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11"];
 export const UNSTABLE_FEATURES: Record<string, boolean> = {
   // Simplified sliding sync (MSC4186, docs/design/sliding-sync.md): matrix-rust-sdk and Element X need it.
   "org.matrix.simplified_msc3575": true,
