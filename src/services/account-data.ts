@@ -18,6 +18,7 @@ import type { Deps } from "./deps";
 import { PUSH_RULES_TYPE, pushRulesContent } from "./push-rules";
 import { assertRoomId } from "./rooms";
 import { notifyUser } from "./user-stream";
+import { ignoredUserIds } from "../objects/user/ignored-users";
 
 /**
  * Types the server manages: "Servers MUST reject clients from setting account data for event
@@ -162,4 +163,10 @@ export async function accountDataForSync(deps: Deps, userId: string, changes?: A
   const [data, rules] = await Promise.all([rows.then(group), pushRules]);
   if (rules) data.global.push({ type: PUSH_RULES_TYPE, content: rules });
   return data;
+}
+
+/** The users the user ignores (`m.ignored_user_list`, spec: § Ignoring Users), for their sync stream. */
+export async function ignoredUsers(deps: Deps, userId: string): Promise<string[]> {
+  const text = await getAccountData(deps.env.DB, userId, GLOBAL_ROOM, "m.ignored_user_list");
+  return text ? ignoredUserIds(JSON.parse(text) as unknown) : [];
 }

@@ -2,6 +2,7 @@
  * Sliding-sync room lists (MSC4186 § Lists): the user's rooms, filtered, sorted by recency and
  * cut to the requested ranges, computed from this object's own tables in one pass.
  */
+import { inviteFromIgnored } from "./ignored-users";
 import type { JsonObject } from "../../matrix/canonical-json";
 import type { ClientEvent } from "../../matrix/client-event";
 import type { BumpRow, SlidingSyncStore } from "./sliding-sync-store";
@@ -70,6 +71,7 @@ export class SlidingLists {
     private readonly store: UserStore,
     private readonly sliding: SlidingSyncStore,
     private readonly userId: string,
+    private readonly ignored?: ReadonlySet<string>,
   ) {}
 
   /** Recency: the newest bump event for a joined room, else the user's membership event (as Synapse). */
@@ -82,6 +84,8 @@ export class SlidingLists {
    * after `since` (so the client sees the leave); kicks and bans stay (as Synapse does).
    */
   private shown(r: BumpRow, since: number | undefined): boolean {
+    // No invites from ignored users (spec: § Ignoring Users).
+    if (r.membership === "invite") return !inviteFromIgnored(this.strippedFor(r.room_id), this.userId, this.ignored);
     if (r.membership !== "leave") return true;
     if (since !== undefined && r.membership_pos > since) return true;
     const own = this.store.getState(r.room_id, "m.room.member", this.userId);

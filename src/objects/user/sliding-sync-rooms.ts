@@ -2,6 +2,7 @@
  * One room of a sliding-sync response (MSC4186 § Room response), from this object's tables:
  * the room summary, cached timeline and the state it keeps (docs/design/sync.md § The user object).
  */
+import { hiddenByIgnore } from "./ignored-users";
 import type { JsonObject } from "../../matrix/canonical-json";
 import type { ClientEvent } from "../../matrix/client-event";
 import type { NotificationCounts } from "./notifications";
@@ -30,6 +31,8 @@ export interface RoomInput {
   bumpStamp: number;
   /** The requesting device: its own sends carry their transaction id, so it can match its local echoes. */
   deviceId: string;
+  /** Users the user ignores: their non-state events are left out of the timeline (ignored-users.ts). */
+  ignored?: ReadonlySet<string>;
 }
 
 const sameState = (a: RoomConfig, b: RoomConfig) => JSON.stringify(a.requiredState) === JSON.stringify(b.requiredState);
@@ -77,7 +80,7 @@ export class SlidingRoomBuilder {
     const whole = initial || expanded;
     const timelineRows = this.timeline(out, input, whole ? undefined : held.since);
     if (expanded) out.expandedTimeline = true;
-    const timelineEvents = timelineRows.map((r) => this.format(r, input.deviceId));
+    const timelineEvents = timelineRows.map((r) => this.format(r, input.deviceId)).filter((e) => !hiddenByIgnore(e, input.ignored));
     if (input.config.timelineLimit > 0) out.timeline = timelineEvents;
 
     this.requiredState(out, input, initial || configChanged ? undefined : held!.since, timelineEvents);

@@ -59,6 +59,8 @@ export interface SlidingSyncRequest {
   };
   /** Rooms the user's `m.direct` account data names (read from D1 by the service). */
   dmRooms: string[];
+  /** Users the user ignores (ignored-users.ts): their non-state events and invites are left out. */
+  ignoredUsers?: ReadonlySet<string>;
 }
 
 export interface Hero {

@@ -125,7 +125,7 @@ export class SlidingSyncEngine {
     const held = from ? this.sliding.rooms(conn, from.pos_id) : new Map<string, ConnRoomRow>();
     const dm = new Set(req.dmRooms);
 
-    const lists = new SlidingLists(this.store, this.sliding, this.userId).compute(req.lists, req.roomSubscriptions, dm, since);
+    const lists = new SlidingLists(this.store, this.sliding, this.userId, req.ignoredUsers).compute(req.lists, req.roomSubscriptions, dm, since);
     const result: SlidingSyncResult = { pos: 0, lists: lists.counts, rooms: {}, extensions: {} };
     const writes: RoomWrite[] = [];
 
@@ -133,7 +133,7 @@ export class SlidingSyncEngine {
       const prev = held.get(roomId);
       const heldRoom: HeldRoom | undefined = prev && { since: prev.live ? since! : prev.sent_pos, membership: prev.membership, config: JSON.parse(prev.config) as RoomConfig };
       const room = this.rooms.build(
-        { roomId, config, held: heldRoom, from: since, isDm: dm.has(roomId), bumpStamp: lists.bumpStamps.get(roomId) ?? 0, deviceId: req.deviceId },
+        { roomId, config, held: heldRoom, from: since, isDm: dm.has(roomId), bumpStamp: lists.bumpStamps.get(roomId) ?? 0, deviceId: req.deviceId, ignored: req.ignoredUsers },
         // A live room changed if the rows since `pos` name it; a receipt row may be the user's own (unread counts).
         prev?.live ? news.rooms.has(roomId) || (news.ephemeralRooms.has(roomId) && this.sliding.ownReceiptAfter(roomId, this.userId, since!)) : undefined,
       );

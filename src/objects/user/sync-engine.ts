@@ -8,6 +8,7 @@ import type { ClientEvent } from "../../matrix/client-event";
 import { filterAllowsEvent, filterAllowsRoom, type RoomEventFilter } from "../../matrix/filters";
 import type { EphemeralDelivery, RoomDelivery, UserChange } from "./stream-types";
 import { EPHEMERAL_KINDS, EphemeralState } from "./ephemeral";
+import { hiddenByIgnore, inviteFromIgnored } from "./ignored-users";
 import { TIMELINE_KEEP, type RoomEventRow, type RoomStateRow, type UserStore } from "./user-store";
 import { PresenceBook, type PresenceEvent, type PresenceInput, type PresenceUpdate } from "./presence";
 import { TO_DEVICE_STREAM_KIND, ToDeviceInbox, type ToDeviceEvent, type ToDeviceMessage } from "./to-device";
@@ -33,6 +34,8 @@ export interface SyncRequest {
   fullState?: boolean;
   timeoutMs?: number;
   filter?: SyncFilter;
+  /** Users whose non-state events and invites are left out (ignored-users.ts). */
+  ignoredUsers?: ReadonlySet<string>;
 }
 
 export interface TimelineSection {
@@ -107,7 +110,7 @@ export class SyncEngine {
    * With the user's push rules, each new event is evaluated for them (notifications.ts); the
    * notifications it made are returned, for push gateways.
    */
-  deliver(d: RoomDelivery, push?: { ruleset: PushRuleset }): Notified[] {
+  deliver(d: RoomDelivery, push?: { ruleset: PushRuleset; ignored?: ReadonlySet<string> }): Notified[] {
     const store = this.store;
     let changed = false;
     const notified: Notified[] = [];
@@ -120,7 +123,8 @@ export class SyncEngine {
 
       const take = (item: RoomDelivery["events"][number]) => {
         if (item.roomStream <= roomPos) return;
-        if (push) {
+        // Nothing an ignored user sends notifies (spec: § Ignoring Users; Synapse does the same).
+        if (push && !hiddenByIgnore(item.event, push.ignored)) {
           // Evaluated before the event's own state applies: rules see the room as it was when it was sent.
           const n = this.notifications.evaluate(d.roomId, item.roomStream, item.event, push.ruleset, d.summary.joined);
           if (n) notified.push(n);
@@ -247,8 +251,11 @@ export class SyncEngine {
     return out;
   }
 
-  private timelineOf(rows: RoomEventRow[], limit: number, deviceId: string, filter: RoomEventFilter | undefined, moreBefore: boolean): TimelineSection {
-    const visible = rows.filter((r) => allowed(filter, JSON.parse(r.event) as ClientEvent));
+  private timelineOf(rows: RoomEventRow[], limit: number, deviceId: string, filter: RoomEventFilter | undefined, moreBefore: boolean, ignored?: ReadonlySet<string>): TimelineSection {
+    const visible = rows.filter((r) => {
+      const ev = JSON.parse(r.event) as ClientEvent;
+      return allowed(filter, ev) && !hiddenByIgnore(ev, ignored);
+    });
     const limited = visible.length > limit || moreBefore;
     const chosen = visible.slice(Math.max(0, visible.length - limit));
     const first = chosen[0] ?? rows[rows.length - 1];
@@ -284,12 +291,12 @@ export class SyncEngine {
       const rows = store.latestEvents(roomId, TIMELINE_KEEP);
       // Anything before the cached window means older history exists (the create event starts a room).
       const startsRoom = rows[0] !== undefined && (JSON.parse(rows[0].event) as ClientEvent).type === "m.room.create";
-      timeline = this.timelineOf(rows, limit, req.deviceId, filter?.timeline, rows.length > 0 && !startsRoom && rows.length >= limit);
+      timeline = this.timelineOf(rows, limit, req.deviceId, filter?.timeline, rows.length > 0 && !startsRoom && rows.length >= limit, req.ignoredUsers);
       state = this.roomState(roomId, store.state(roomId), timeline.events, filter, lazy);
     } else {
       const rows = store.eventsSince(roomId, since);
       // More new events than the room's cache still holds: older ones were trimmed, so the timeline has a gap.
-      timeline = this.timelineOf(rows, limit, req.deviceId, filter?.timeline, newEvents > rows.length);
+      timeline = this.timelineOf(rows, limit, req.deviceId, filter?.timeline, newEvents > rows.length, req.ignoredUsers);
       // State changes the client would otherwise miss: those skipped by the limit.
       if (req.fullState === true) state = this.roomState(roomId, store.state(roomId), timeline.events, filter, lazy);
       else state = timeline.limited ? this.roomState(roomId, store.stateSince(roomId, since), timeline.events, filter, lazy) : [];
@@ -332,11 +339,14 @@ export class SyncEngine {
       for (const room of store.allRooms()) {
         if (!roomAllowed(room.room_id)) continue;
         if (room.membership === "join") result.join[room.room_id] = this.joinedRoom(room.room_id, undefined, req);
-        else if (room.membership === "invite") result.invite[room.room_id] = JSON.parse(room.stripped_state ?? "[]");
+        else if (room.membership === "invite") {
+          const stripped = JSON.parse(room.stripped_state ?? "[]") as JsonObject[];
+          if (!inviteFromIgnored(stripped, this.userId, req.ignoredUsers)) result.invite[room.room_id] = stripped;
+        }
         else if (room.membership === "knock") result.knock[room.room_id] = JSON.parse(room.stripped_state ?? "[]");
         else if (filter?.includeLeave) {
           const limit = Math.min(filter?.timeline?.limit ?? 10, TIMELINE_KEEP);
-          result.leave[room.room_id] = { timeline: this.timelineOf(store.latestEvents(room.room_id, TIMELINE_KEEP), limit, req.deviceId, filter?.timeline, false), state: [] };
+          result.leave[room.room_id] = { timeline: this.timelineOf(store.latestEvents(room.room_id, TIMELINE_KEEP), limit, req.deviceId, filter?.timeline, false, req.ignoredUsers), state: [] };
         }
       }
       this.addEphemeral(result, undefined);
@@ -370,12 +380,16 @@ export class SyncEngine {
       const room = store.getRoom(roomId);
       if (!room) continue;
       if (room.membership === "join") result.join[roomId] = this.joinedRoom(roomId, since, req, newEvents);
-      else if (room.membership === "invite") result.invite[roomId] = JSON.parse(room.stripped_state ?? "[]");
+      else if (room.membership === "invite") {
+        const stripped = JSON.parse(room.stripped_state ?? "[]") as JsonObject[];
+        // "Servers must not send room invites from ignored users to clients" (spec: § Ignoring Users).
+        if (!inviteFromIgnored(stripped, this.userId, req.ignoredUsers)) result.invite[roomId] = stripped;
+      }
       else if (room.membership === "knock") result.knock[roomId] = JSON.parse(room.stripped_state ?? "[]");
       else {
         const limit = Math.min(filter?.timeline?.limit ?? 10, TIMELINE_KEEP);
         // Only what happened up to the leave: nothing after it is delivered.
-        result.leave[roomId] = { timeline: this.timelineOf(store.eventsSince(roomId, since), limit, req.deviceId, filter?.timeline, false), state: [] };
+        result.leave[roomId] = { timeline: this.timelineOf(store.eventsSince(roomId, since), limit, req.deviceId, filter?.timeline, false, req.ignoredUsers), state: [] };
       }
     }
     result.deviceLists = collectDeviceListNews(rows);

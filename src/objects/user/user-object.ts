@@ -19,7 +19,8 @@ import { UserStore } from "./user-store";
 import type { NotificationEntry } from "./notifications";
 import { PushDispatcher } from "./notifications-push";
 import { SlidingSyncEngine } from "./sliding-sync";
-import { DirectRoomsCache } from "./sliding-sync-dm";
+import { AccountDataCache } from "./account-data-cache";
+import { ignoredUsers } from "../../services/account-data";
 import { directRooms } from "../../services/sliding-sync/sliding-sync";
 import { recordDeliveredBumps } from "./sliding-sync-lists";
 import { SlidingSyncStore } from "./sliding-sync-store";
@@ -31,7 +32,8 @@ export class UserDurableObject extends DurableObject<Env> {
   private readonly push: PushDispatcher;
   private sliding: SlidingSyncEngine | undefined;
   private readonly slidingStore: SlidingSyncStore;
-  private directRooms: DirectRoomsCache | undefined;
+  private directRooms: AccountDataCache | undefined;
+  private ignoredList: AccountDataCache | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -54,9 +56,9 @@ export class UserDurableObject extends DurableObject<Env> {
    * once and cached until they change.
    */
   async deliver(userId: string, delivery: RoomDelivery): Promise<void> {
-    const { ruleset, pushers } = await this.push.prepare(userId);
+    const [{ ruleset, pushers }, ignored] = await Promise.all([this.push.prepare(userId), this.ignored(userId)]);
     const engine = this.engineFor(userId);
-    const notified = engine.deliver(delivery, { ruleset });
+    const notified = engine.deliver(delivery, { ruleset, ignored });
     // Same synchronous turn as the delivery: room recency for sliding sync is written with it.
     recordDeliveredBumps(this.slidingStore, delivery);
     this.sliding?.wake();
@@ -67,6 +69,7 @@ export class UserDurableObject extends DurableObject<Env> {
   notify(userId: string, change: UserChange): void {
     if (change.kind === "account_data" && change.type === "m.push_rules") this.push.rulesChanged();
     if (change.kind === "account_data" && change.type === "m.direct") this.directRooms?.changed();
+    if (change.kind === "account_data" && change.type === "m.ignored_user_list") this.ignoredList?.changed();
     this.engineFor(userId).notify(change);
     this.sliding?.wake();
   }
@@ -98,9 +101,16 @@ export class UserDurableObject extends DurableObject<Env> {
   }
 
   /** `setPresence` is /sync's `set_presence`: absent marks the user online (spec: GET /sync). */
-  sync(userId: string, req: SyncRequest, setPresence?: PresenceState): Promise<UserSyncResult> {
+  async sync(userId: string, req: SyncRequest, setPresence?: PresenceState): Promise<UserSyncResult> {
+    const ignored = await this.ignored(userId);
     this.pushPresence(this.engineFor(userId).applyPresence({ kind: "sync", setPresence }));
-    return this.engineFor(userId).sync(req);
+    return this.engineFor(userId).sync({ ...req, ignoredUsers: ignored });
+  }
+
+  /** Whom the user ignores (ignored-users.ts), cached until their `m.ignored_user_list` changes. */
+  private async ignored(userId: string): Promise<ReadonlySet<string>> {
+    this.ignoredList ??= new AccountDataCache(() => ignoredUsers(makeDeps(this.env, getConfig(this.env)), userId));
+    return new Set(await this.ignoredList.get());
   }
 
   /**
@@ -109,15 +119,15 @@ export class UserDurableObject extends DurableObject<Env> {
    */
   async slidingSync(userId: string, req: Omit<SlidingSyncRequest, "dmRooms">, setPresence?: PresenceState): Promise<SlidingSyncOutcome> {
     const engine = this.engineFor(userId);
-    this.directRooms ??= new DirectRoomsCache(() => directRooms(makeDeps(this.env, getConfig(this.env)), userId));
-    const dmRooms = await this.directRooms.get();
+    this.directRooms ??= new AccountDataCache(() => directRooms(makeDeps(this.env, getConfig(this.env)), userId));
+    const [dmRooms, ignored] = await Promise.all([this.directRooms.get(), this.ignored(userId)]);
     this.pushPresence(engine.applyPresence({ kind: "sync", setPresence }));
     this.sliding ??= new SlidingSyncEngine(this.store, userId, () => Date.now(), {
       // Unread counts from the user's push rules and read receipts (notifications.ts).
       unread: (roomId) => engine.notifications.counts(roomId, false).room,
       toDevice: () => engine.toDevice,
     });
-    return this.sliding.sync({ ...req, dmRooms });
+    return this.sliding.sync({ ...req, dmRooms, ignoredUsers: ignored });
   }
 
   /** Device-list news between two sync positions, for GET /keys/changes (device-lists.ts). */
