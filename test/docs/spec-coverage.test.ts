@@ -74,10 +74,11 @@ function render(endpoints: Endpoint[], implemented: Set<string>, tests: Map<stri
     "",
     "Every endpoint of the Matrix spec's client-server and server-server APIs (from the OpenAPI in",
     "`shared/fixtures/matrix-spec`), whether Stratus implements it, and the tests that cover it.",
-    "The first three columns are generated and checked by `test/docs/spec-coverage.test.ts`",
+    "The first four columns are generated and checked by `test/docs/spec-coverage.test.ts`",
     "(`UPDATE_SPEC_COVERAGE=1 npx vitest run --project core test/docs` rewrites them); the tests",
     "column is written by hand and must name a test file for every implemented endpoint.",
-    "Endpoints that are not implemented answer 404 `M_UNRECOGNIZED`.",
+    "Endpoints that are not implemented answer 404 `M_UNRECOGNIZED`. The last section lists what",
+    "Stratus serves beyond the spec: MSCs on unstable paths and Synapse's admin API.",
     "",
   ];
   let currentApi = "";
@@ -94,8 +95,25 @@ function render(endpoints: Endpoint[], implemented: Set<string>, tests: Map<stri
     lines.push(`| ${e.method} | \`${e.path}\` | ${e.file}${e.deprecated ? " (deprecated)" : ""} | ${yes ? "yes" : "no"} | ${tests.get(key) ?? ""} |`);
     count++;
   }
+  const extras = extraEndpoints();
+  lines.push("", `## beyond the spec: unstable (MSC) and admin endpoints (${extras.length})`, "", "| method | path | source | implemented | tests |", "|---|---|---|---|---|");
+  for (const e of extras) lines.push(`| ${e.method} | \`${e.path}\` | ${e.file} | yes | ${tests.get(`${e.method} ${e.path}`) ?? ""} |`);
   lines.push("");
   return lines.join("\n");
+}
+
+/** Routes the app serves outside the spec's OpenAPI: MSCs on unstable paths, and Synapse's admin API. */
+function extraEndpoints(): Endpoint[] {
+  implementedShapes();
+  const seen = new Map<string, Endpoint>();
+  for (const k of knownPaths) {
+    const unstable = /\/unstable\/([^/]+)/.exec(k.path);
+    if (!unstable && !k.path.startsWith("/_synapse/")) continue;
+    const path = k.path.replace(/:([A-Za-z]+)/g, "{$1}");
+    const file = unstable ? `unstable (${unstable[1]})` : "Synapse admin API";
+    seen.set(`${k.method} ${path}`, { api: "extra", method: k.method, path, file, deprecated: false });
+  }
+  return [...seen.values()].sort((a, b) => (a.path === b.path ? a.method.localeCompare(b.method) : a.path.localeCompare(b.path)));
 }
 
 describe("docs/spec-coverage.md", () => {
@@ -112,8 +130,8 @@ describe("docs/spec-coverage.md", () => {
 
   it("names an existing test file for every implemented endpoint", () => {
     const missing: string[] = [];
-    for (const e of endpoints) {
-      if (!implemented.has(`${e.method} ${shape(e.path)}`)) continue;
+    for (const e of [...endpoints, ...extraEndpoints()]) {
+      if (e.api !== "extra" && !implemented.has(`${e.method} ${shape(e.path)}`)) continue;
       const cell = tests.get(`${e.method} ${e.path}`) ?? "";
       const files = [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
       if (files.length === 0 || files.some((f) => !existsSync(resolve(root, f)))) missing.push(`${e.method} ${e.path}: ${cell || "(none)"}`);
