@@ -69,8 +69,10 @@ describe("end-to-end encryption between two users", () => {
     await waitFor(bob.client, () => bob.client.getRoom(roomId)?.getMyMembership() === sdk.KnownMembership.Invite, "bob's client to see the invite");
     await bob.client.joinRoom(roomId);
     await waitFor(alice.client, () => alice.client.getRoom(roomId)?.getMember(bob.userId)?.membership === sdk.KnownMembership.Join, "alice's client to see bob join");
+    // Bob's client learns the room's encryption from its state once his join has synced.
+    await waitFor(bob.client, () => bob.client.getRoom(roomId)?.getMyMembership() === sdk.KnownMembership.Join, "bob's client to see his join");
     expect(await alice.crypto.isEncryptionEnabledInRoom(roomId)).toBe(true);
-    expect(await bob.crypto.isEncryptionEnabledInRoom(roomId)).toBe(true);
+    expect(await waitFor(bob.client, () => bob.crypto.isEncryptionEnabledInRoom(roomId), "bob's crypto to know the room is encrypted")).toBe(true);
 
     body = `the eagle lands at ${Date.now()}`;
     ({ event_id: eventId } = await alice.client.sendMessage(roomId, { msgtype: sdk.MsgType.Text, body }));
