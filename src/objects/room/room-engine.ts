@@ -147,15 +147,21 @@ export class RoomEngine {
       const result = checkEventAuth(create, () => undefined, version);
       if (!result.ok) return { ok: false, errcode: "M_FORBIDDEN", error: result.reason } as const;
       let stream = 0;
-      this.store.sql.transaction(() => {
-        this.store.setMeta("room_id", roomId);
-        this.store.setMeta("room_version", version.id);
-        const state: StateMap = new Map([[stateKey(create.type, ""), create.event_id]]);
-        const group = this.store.createStateGroup(state, null);
-        stream = this.store.insertEvent({ event: create, stateGroup: group });
-        this.store.setForwardExtremities([create.event_id]);
-        this.store.setCurrentState(state, group);
-      });
+      try {
+        this.store.sql.transaction(() => {
+          this.store.setMeta("room_id", roomId);
+          this.store.setMeta("room_version", version.id);
+          const state: StateMap = new Map([[stateKey(create.type, ""), create.event_id]]);
+          const group = this.store.createStateGroup(state, null);
+          stream = this.store.insertEvent({ event: create, stateGroup: group });
+          this.store.setForwardExtremities([create.event_id]);
+          this.store.setCurrentState(state, group);
+        });
+      } catch (err) {
+        // The store's in-memory copies (meta, the new event) must not outlive the rollback.
+        this.store.resetCaches();
+        throw err;
+      }
       this.versionCache = version;
       return { ok: true, event: create, stream, duplicate: false } as const;
     });

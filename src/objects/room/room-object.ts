@@ -31,22 +31,6 @@ import { migrate } from "./schema";
 import { durableObjectSql } from "../sql";
 import { TimelineReader, type ContextQuery, type Direction, type EventContext, type MessagesPage, type MessagesQuery, type TimestampMatch, type Viewer } from "./timeline-reader";
 
-/**
- * How many members' user objects one room calls at once. A room's delivery fans out to every local
- * member; unbounded, a room of thousands would open thousands of calls at once (and under wrangler
- * dev a fan-out of ~100 concurrent calls lost connections, BENCHMARKS.md § Known problems).
- */
-const DELIVERY_CONCURRENCY = 16;
-
-/** Runs `fn` over `items`, at most DELIVERY_CONCURRENCY at a time; rejects with the first failure. */
-async function inBatches<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(DELIVERY_CONCURRENCY, items.length) }, worker));
-}
-
 export class RoomDurableObject extends DurableObject<Env> {
   private readonly store: RoomStore;
   private readonly engine: RoomEngine;
@@ -110,21 +94,25 @@ export class RoomDurableObject extends DurableObject<Env> {
         this.pumpAgain = false;
         const plan = planner.plan();
         if (plan) {
-          await inBatches([...plan.deliveries], async ([userId, delivery]) => {
-            await this.userStub(userId).deliver(userId, delivery);
-            // A user who has just joined gets the room's current receipts with it (receipts.ts).
-            if (delivery.snapshot) {
-              const current = receipts.forNewMember(userId);
-              if (current.length) await this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: current });
-            }
-          });
+          await Promise.all(
+            [...plan.deliveries].map(async ([userId, delivery]) => {
+              await this.userStub(userId).deliver(userId, delivery);
+              // A user who has just joined gets the room's current receipts with it (receipts.ts).
+              if (delivery.snapshot) {
+                const current = receipts.forNewMember(userId);
+                if (current.length) await this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: current });
+              }
+            }),
+          );
           planner.advance(plan.upTo);
           continue;
         }
         // Receipts after events, with their own cursor: the same at-least-once path.
         const receiptPlan = receipts.plan();
         if (receiptPlan) {
-          await inBatches([...receiptPlan.deliveries], ([userId, list]) => this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: list }));
+          await Promise.all(
+            [...receiptPlan.deliveries].map(([userId, list]) => this.userStub(userId).deliverEphemeral(userId, { kind: "receipts", roomId, receipts: list })),
+          );
           receipts.advance(receiptPlan.upTo);
           continue;
         }

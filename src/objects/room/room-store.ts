@@ -9,6 +9,14 @@ import { recordThreadReply, refreshThreadAfterRedaction } from "./relations-stor
 
 /** A chain of deltas longer than this is cut by a full snapshot. */
 const SNAPSHOT_EVERY = 64;
+/** Newest events kept in memory in stream order, so the delivery pump reads what was just appended without SQL. */
+const TAIL_SIZE = 256;
+/**
+ * Meta keys served from memory. Each is written only through `setMeta`, and outside any
+ * transaction or in one whose failure calls `resetCaches`, so the copy can't outlive a rollback.
+ * (`receipt_stream` is bumped inside receipts.ts's own transaction, so it is always read.)
+ */
+const CACHED_META = new Set(["room_id", "room_version", "current_state_group", "delivered_stream", "receipts_delivered"]);
 
 export interface StoredEvent {
   stream: number;
@@ -68,15 +76,26 @@ export class RoomStore {
   private groups = new Lru<number, StateMap>(64);
   private current: StateMap | undefined;
   private extremities: string[] | undefined;
+  private meta = new Map<string, string | undefined>();
+  /** Every event inserted since the object started (or since the last reset), newest last, at most TAIL_SIZE. */
+  private tail: StoredEvent[] = [];
+  /** The transaction each recently inserted event was sent with (null: none), for delivery's echo. */
+  private txns = new Lru<string, { deviceId: string; txnId: string } | null>(TAIL_SIZE);
+  /** User ids per membership in the current state; dropped whenever a member event changes it. */
+  private members = new Map<string, string[]>();
 
   constructor(readonly sql: Sql) {}
 
   getMeta(key: string): string | undefined {
-    return first<{ value: string }>(this.sql, "SELECT value FROM meta WHERE key = ?", key)?.value;
+    if (this.meta.has(key)) return this.meta.get(key);
+    const value = first<{ value: string }>(this.sql, "SELECT value FROM meta WHERE key = ?", key)?.value;
+    if (CACHED_META.has(key)) this.meta.set(key, value);
+    return value;
   }
 
   setMeta(key: string, value: string): void {
     this.sql.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+    if (CACHED_META.has(key)) this.meta.set(key, value);
   }
 
   private fromRow(row: EventRow): StoredEvent {
@@ -141,6 +160,8 @@ export class RoomStore {
 
   /** The device and transaction id an event was sent with, if any (client id, without the endpoint scope). */
   txnOf(eventId: string): { deviceId: string; txnId: string } | undefined {
+    const known = this.txns.get(eventId);
+    if (known !== undefined) return known ?? undefined;
     const row = first<{ txn_device: string | null; txn_id: string | null }>(this.sql, "SELECT txn_device, txn_id FROM events WHERE event_id = ?", eventId);
     if (!row?.txn_device || !row.txn_id) return undefined;
     return { deviceId: row.txn_device, txnId: row.txn_id.slice(row.txn_id.indexOf("/") + 1) };
@@ -148,6 +169,13 @@ export class RoomStore {
 
   /** Every stored event after `stream`, in order, including rejected and soft-failed ones (callers skip them). */
   eventsAfter(stream: number, limit: number): StoredEvent[] {
+    // This object is the room's only writer and streams only grow, so when the in-memory tail
+    // starts at or before `stream + 1` it holds every event after `stream`.
+    const head = this.tail[0];
+    if (head && head.stream <= stream + 1) {
+      const from = this.tail.findIndex((e) => e.stream > stream);
+      return from === -1 ? [] : this.tail.slice(from, from + limit);
+    }
     return this.sql
       .all<EventRow>(
         "SELECT stream, event_id, json, state_group, rejected, soft_failed, outlier, redacted_by FROM events WHERE stream > ? ORDER BY stream LIMIT ?",
@@ -254,8 +282,7 @@ export class RoomStore {
     } else {
       delta = [...state];
     }
-    this.sql.run("INSERT INTO state_groups (prev_group, chain_length) VALUES (?, ?)", parent, chainLength);
-    const id = first<{ id: number }>(this.sql, "SELECT last_insert_rowid() AS id")!.id;
+    const id = first<{ id: number }>(this.sql, "INSERT INTO state_groups (prev_group, chain_length) VALUES (?, ?) RETURNING id", parent, chainLength)!.id;
     for (const [k, v] of delta) {
       const [type, sk] = splitStateKey(k);
       this.sql.run("INSERT INTO state_group_entries (group_id, type, state_key, event_id) VALUES (?, ?, ?, ?)", id, type, sk, v);
@@ -267,9 +294,10 @@ export class RoomStore {
   insertEvent(rec: NewEventRecord): number {
     const ev = rec.event;
     const json = JSON.stringify(ev);
-    this.sql.run(
+    const stream = first<{ stream: number }>(
+      this.sql,
       `INSERT INTO events (event_id, type, state_key, sender, depth, origin_server_ts, json, state_group, rejected, soft_failed, outlier, txn_sender, txn_device, txn_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING stream`,
       ev.event_id,
       ev.type,
       ev.state_key ?? null,
@@ -284,24 +312,48 @@ export class RoomStore {
       rec.txn?.sender ?? null,
       rec.txn?.deviceId ?? null,
       rec.txn?.txnId ?? null,
-    );
-    const stream = first<{ id: number }>(this.sql, "SELECT last_insert_rowid() AS id")!.id;
-    this.events.delete(ev.event_id);
+    )!.stream;
+    // The next append reads this event (it is the new extremity) and the delivery pump reads it
+    // too: keep the parsed copy. A rolled-back transaction drops it with resetCaches.
+    const stored: StoredEvent = {
+      stream,
+      event: ev,
+      stateGroup: rec.stateGroup,
+      rejected: rec.rejected ?? null,
+      softFailed: rec.softFailed === true,
+      outlier: rec.outlier === true,
+      redactedBy: null,
+    };
+    this.events.set(ev.event_id, stored);
+    this.tail.push(stored);
+    if (this.tail.length > TAIL_SIZE) this.tail.shift();
+    // Same client id form as txnOf: without the endpoint scope.
+    const t = rec.txn;
+    this.txns.set(ev.event_id, t ? { deviceId: t.deviceId, txnId: t.txnId.slice(t.txnId.indexOf("/") + 1) } : null);
     return stream;
   }
 
+  /** Writes only the difference: on a linear timeline one extremity replaces another, one UPDATE. */
   setForwardExtremities(ids: string[]): void {
-    this.sql.run("DELETE FROM forward_extremities");
-    for (const id of ids) this.sql.run("INSERT INTO forward_extremities (event_id) VALUES (?)", id);
+    const old = new Set(this.forwardExtremities());
+    const next = new Set(ids);
+    const removed = [...old].filter((id) => !next.has(id));
+    const added = ids.filter((id) => !old.has(id));
+    while (removed.length && added.length) this.sql.run("UPDATE forward_extremities SET event_id = ? WHERE event_id = ?", added.shift()!, removed.shift()!);
+    for (const id of removed) this.sql.run("DELETE FROM forward_extremities WHERE event_id = ?", id);
+    for (const id of added) this.sql.run("INSERT INTO forward_extremities (event_id) VALUES (?)", id);
     this.extremities = [...ids];
   }
 
   /** Replaces the current state, writing only the keys that changed. */
   setCurrentState(state: StateMap, group: number): void {
+    // State groups never change, so the current group again means the same state (a message event).
+    if (this.current && String(group) === this.getMeta("current_state_group")) return;
     const old = this.currentState();
     for (const [k, v] of state) {
       if (old.get(k) === v) continue;
       const [type, sk] = splitStateKey(k);
+      if (type === "m.room.member") this.members.clear();
       let membership: string | null = null;
       if (type === "m.room.member") {
         const m = this.getEvent(v)?.event.content.membership;
@@ -319,6 +371,7 @@ export class RoomStore {
     for (const k of old.keys()) {
       if (state.has(k)) continue;
       const [type, sk] = splitStateKey(k);
+      if (type === "m.room.member") this.members.clear();
       this.sql.run("DELETE FROM current_state WHERE type = ? AND state_key = ?", type, sk);
     }
     this.current = new Map(state);
@@ -327,18 +380,25 @@ export class RoomStore {
 
   /** User ids with the given membership in the current state. */
   membersWith(membership: string): string[] {
-    return this.sql
-      .all<{ state_key: string }>("SELECT state_key FROM current_state WHERE type = 'm.room.member' AND membership = ?", membership)
-      .map((r) => r.state_key);
+    let list = this.members.get(membership);
+    if (!list) {
+      list = this.sql
+        .all<{ state_key: string }>("SELECT state_key FROM current_state WHERE type = 'm.room.member' AND membership = ?", membership)
+        .map((r) => r.state_key);
+      this.members.set(membership, list);
+    }
+    return [...list];
   }
 
   countMembers(membership: string): number {
-    return first<{ n: number }>(this.sql, "SELECT COUNT(*) AS n FROM current_state WHERE type = 'm.room.member' AND membership = ?", membership)?.n ?? 0;
+    return this.members.get(membership)?.length ?? this.membersWith(membership).length;
   }
 
   markRedacted(eventId: string, redactionId: string): void {
     this.sql.run("UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL", redactionId, eventId);
     this.events.delete(eventId);
+    const i = this.tail.findIndex((e) => e.event.event_id === eventId);
+    if (i !== -1 && this.tail[i]!.redactedBy === null) this.tail[i] = { ...this.tail[i]!, redactedBy: redactionId };
     // A redacted thread reply no longer counts as its thread's latest activity.
     refreshThreadAfterRedaction(this.sql, eventId);
   }
@@ -363,6 +423,10 @@ export class RoomStore {
     this.extremities = undefined;
     this.groups = new Lru(64);
     this.events = new Lru(2000);
+    this.meta.clear();
+    this.tail = [];
+    this.txns = new Lru(TAIL_SIZE);
+    this.members.clear();
   }
 
   /**

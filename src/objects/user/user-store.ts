@@ -44,6 +44,13 @@ export interface RoomStateRow {
 }
 
 export class UserStore {
+  /**
+   * Rows inserted per room since its last trim. Trimming is a DELETE with a subquery, so it runs
+   * once per TIMELINE_KEEP new rows rather than on every delivery; a room missing here (after a
+   * restart) is trimmed at its next delivery. Readers only ever see the newest TIMELINE_KEEP rows.
+   */
+  private untrimmed = new Map<string, number>();
+
   constructor(readonly sql: Sql) {}
 
   appendStream(kind: string, roomId: string | null, roomStream: number | null, data: JsonObject | null): number {
@@ -84,6 +91,8 @@ export class UserStore {
   }
 
   insertEvent(roomId: string, roomStream: number, pos: number, event: ClientEvent, txn?: { deviceId: string; txnId: string }): void {
+    const n = this.untrimmed.get(roomId);
+    if (n !== undefined) this.untrimmed.set(roomId, n + 1);
     this.sql.run(
       `INSERT INTO room_events (room_id, room_stream, pos, event, is_state, txn_device, txn_id) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (room_id, room_stream) DO NOTHING`,
@@ -97,8 +106,11 @@ export class UserStore {
     );
   }
 
-  /** Keeps only the newest TIMELINE_KEEP events of a room. */
+  /** Keeps only the newest TIMELINE_KEEP events of a room (at most 2 × TIMELINE_KEEP rows in between trims). */
   trimEvents(roomId: string): void {
+    const pending = this.untrimmed.get(roomId);
+    if (pending !== undefined && pending < TIMELINE_KEEP) return;
+    this.untrimmed.set(roomId, 0);
     this.sql.run(
       `DELETE FROM room_events WHERE room_id = ? AND room_stream < (
          SELECT MIN(room_stream) FROM (SELECT room_stream FROM room_events WHERE room_id = ? ORDER BY room_stream DESC LIMIT ?))`,
@@ -112,8 +124,11 @@ export class UserStore {
     return this.sql.all<RoomEventRow>("SELECT * FROM room_events WHERE room_id = ? ORDER BY room_stream DESC LIMIT ?", roomId, limit).reverse();
   }
 
+  /** Events after `pos` among the room's newest TIMELINE_KEEP (rows past that wait for the next trim). */
   eventsSince(roomId: string, pos: number): RoomEventRow[] {
-    return this.sql.all<RoomEventRow>("SELECT * FROM room_events WHERE room_id = ? AND pos > ? ORDER BY room_stream", roomId, pos);
+    return this.sql
+      .all<RoomEventRow>("SELECT * FROM room_events WHERE room_id = ? AND pos > ? ORDER BY room_stream DESC LIMIT ?", roomId, pos, TIMELINE_KEEP)
+      .reverse();
   }
 
   countEvents(roomId: string): number {
