@@ -18,11 +18,15 @@ const arg = (name, fallback) => {
 const rounds = Number(arg("rounds", "6"));
 const seconds = Number(arg("seconds", "1"));
 
+// Wrangler traces locally unless X_LOCAL_OBSERVABILITY=false; scripts/start.mjs now sets that by
+// default, so the first three rows turn tracing back on to show what each layer costs.
+const TRACING = { X_LOCAL_OBSERVABILITY: "true" };
 const CONFIGS = [
-  ["1 npm start default (LOG_LEVEL=info, wrangler request log, local traces)", "info", {}],
-  ["2 LOG_LEVEL=off", "warn", { LOG_LEVEL: "off" }],
-  ["3 + WRANGLER_LOG=warn", "warn", { LOG_LEVEL: "off", WRANGLER_LOG: "warn" }],
+  ["1 wrangler defaults (LOG_LEVEL=info, wrangler request log, local traces)", "info", TRACING],
+  ["2 LOG_LEVEL=off", "warn", { LOG_LEVEL: "off", ...TRACING }],
+  ["3 + WRANGLER_LOG=warn", "warn", { LOG_LEVEL: "off", WRANGLER_LOG: "warn", ...TRACING }],
   ["4 + X_LOCAL_OBSERVABILITY=false (quietest = bench level off)", "off", {}],
+  ["5 npm start default now (LOG_LEVEL=info, wrangler request log, no traces)", "info", {}],
 ];
 
 const tree = snapshotTree(resolve(here, ".."));

@@ -9,8 +9,12 @@
  *   SERVER_NAME the Matrix server name (default localhost:PORT)
  *   REGISTRATION_MODE  open | token | closed (default open, for local use)
  *   REGISTRATION_SHARED_SECRET  enables /_synapse/admin/v1/register (default: a secret kept in STATE_DIR)
- *   RATE_LIMITS, RATE_LIMIT_*, LOG_LEVEL, REGISTRATION_TOKEN, ACCESS_TOKEN_LIFETIME_MS  passed to the Worker
+ *   RATE_LIMITS, RATE_LIMIT_*, LOG_LEVEL, REGISTRATION_TOKEN, ACCESS_TOKEN_LIFETIME_MS, MAX_REQUEST_BYTES,
+ *   DEFAULT_ROOM_VERSION, EXCLUSIVE_USER_NAMESPACES, MEDIA_*, THUMBNAIL_*, URL_PREVIEW_*  passed to the Worker
  *   BENCH_ROUTES=on  enables the benchmark floor route (npm run bench only; off by default)
+ *   X_LOCAL_OBSERVABILITY=true  turns wrangler's local request tracing back on (off by default here:
+ *               it costs ~4 ms of Worker CPU per message sent and keeps every trace under STATE_DIR;
+ *               BENCHMARKS.md § What logging and tracing cost)
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -50,16 +54,22 @@ const vars = {
   REGISTRATION_MODE: registrationMode,
   REGISTRATION_SHARED_SECRET: sharedSecret,
 };
-for (const key of ["RATE_LIMITS", "RATE_LIMIT_LOGIN_IP", "RATE_LIMIT_LOGIN_ACCOUNT", "RATE_LIMIT_REGISTER_IP", "LOG_LEVEL", "REGISTRATION_TOKEN", "ACCESS_TOKEN_LIFETIME_MS", "BENCH_ROUTES"]) {
-  if (process.env[key] !== undefined) vars[key] = process.env[key];
+// The Worker variables of README's second table (src/env.ts) pass through when set, so a local
+// server can be configured like a deployed one.
+const WORKER_VARS = /^(RATE_LIMITS|RATE_LIMIT_[A-Z_]+|LOG_LEVEL|REGISTRATION_TOKEN|ACCESS_TOKEN_LIFETIME_MS|BENCH_ROUTES|MAX_REQUEST_BYTES|DEFAULT_ROOM_VERSION|EXCLUSIVE_USER_NAMESPACES|MEDIA_[A-Z_]+|THUMBNAIL_[A-Z_]+|URL_PREVIEW_[A-Z_]+)$/;
+for (const [key, value] of Object.entries(process.env)) {
+  if (WORKER_VARS.test(key) && value !== undefined) vars[key] = value;
 }
 const args = ["dev", "--ip", host, "--port", port, "--persist-to", stateDir, "--show-interactive-dev-session=false"];
 for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
 
+// Wrangler traces every request, D1 query and storage call by default (X_LOCAL_OBSERVABILITY, read
+// by `wrangler dev` itself). Measured: 4.3 ms of Worker CPU per send, 2.5× the cost of a send
+// without it, for traces only wrangler's local explorer shows. Off unless asked for.
 const child = spawn(wrangler, args, {
   cwd: root,
   stdio: ["ignore", "pipe", "inherit"],
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  env: { X_LOCAL_OBSERVABILITY: "false", ...process.env, WRANGLER_SEND_METRICS: "false" },
 });
 let announced = false;
 child.stdout.on("data", (chunk) => {

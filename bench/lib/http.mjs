@@ -51,6 +51,14 @@ export class Client {
     });
   }
 
+  /** Another connection for the same user (same token): a client that long-polls /sync while it sends. */
+  clone() {
+    const c = new Client(`http://${this.host}:${this.port}`, this.token);
+    c.userId = this.userId;
+    c.username = this.username;
+    return c;
+  }
+
   close() {
     this.agent.destroy();
   }

@@ -5,7 +5,7 @@
  */
 import { enc } from "./http.mjs";
 import { saturate, summarize } from "./load.mjs";
-import { createRoom, newUser } from "./matrix.mjs";
+import { createRoom, join, newUser } from "./matrix.mjs";
 
 /** Ten users with a room each on `server`, and request makers for the cases below. */
 export async function prepare(server, tag) {
@@ -13,16 +13,21 @@ export async function prepare(server, tag) {
   for (let i = 0; i < 10; i++) users.push(await newUser(server.baseUrl, `${tag}-${Date.now().toString(36)}-${i}`));
   const rooms = new Map();
   for (const u of users) rooms.set(u, await createRoom(u, tag));
+  // One room all ten are in: every event is delivered to ten user objects.
+  const shared = await createRoom(users[0], `${tag} shared`);
+  for (const u of users.slice(1)) await join(u, shared);
   const seq = new Map(users.map((u) => [u, 0]));
-  const send = async (u) => {
+  const sendTo = (roomOf) => async (u) => {
     const n = seq.get(u);
     seq.set(u, n + 1);
-    const res = await u.request("PUT", `/_matrix/client/v3/rooms/${enc(rooms.get(u))}/send/m.room.message/${tag}${n}`, { msgtype: "m.text", body: `${tag} ${n}` });
+    const res = await u.request("PUT", `/_matrix/client/v3/rooms/${enc(roomOf(u))}/send/m.room.message/${tag}${n}`, { msgtype: "m.text", body: `${tag} ${n}` });
     return { ok: res.status === 200 };
   };
+  const send = sendTo((u) => rooms.get(u));
+  const sendShared = sendTo(() => shared);
   const versions = async (u) => ({ ok: (await u.request("GET", "/_matrix/client/versions", undefined, null)).status === 200 });
   const whoami = async (u) => ({ ok: (await u.request("GET", "/_matrix/client/v3/account/whoami")).status === 200 });
-  return { users, send, versions, whoami };
+  return { users, send, sendShared, versions, whoami };
 }
 
 export const CASES = {
@@ -30,6 +35,8 @@ export const CASES = {
   "GET /whoami, 1 client": (p) => ({ clients: [p.users[0]], op: p.whoami }),
   "send, 1 sender, 1 room": (p) => ({ clients: [p.users[0]], op: p.send }),
   "send, 10 senders, a room each": (p) => ({ clients: p.users, op: p.send }),
+  "send, 10 senders, 1 shared room": (p) => ({ clients: p.users, op: p.sendShared }),
+  "send, 1 sender, room of 10": (p) => ({ clients: [p.users[0]], op: p.sendShared }),
 };
 
 /** @param {{name: string, server: any, prepared: any}[]} configs */

@@ -52,7 +52,7 @@ export function percentile(sorted, p) {
 export function summarize(values) {
   const s = [...values].sort((a, b) => a - b);
   const mean = s.reduce((n, x) => n + x, 0) / (s.length || 1);
-  return { n: s.length, mean, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
+  return { n: s.length, mean, p50: percentile(s, 50), p90: percentile(s, 90), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
 }
 
 /**

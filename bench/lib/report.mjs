@@ -95,6 +95,50 @@ export function checkTargets(rows, levels, memory) {
         gap: `${f2(worst.perOp.workerMs)}× of the bound`,
       });
     }
+    const d20 = find(rows, level, "delivery/10-rooms-20", "open");
+    if (d20) {
+      const l = d20.latency;
+      out.push({
+        level,
+        target: "delivery at 20 msg/s, 100 users in 10 rooms: p50 ≤ 30 ms, p99 ≤ 150 ms",
+        measured: `p50 ${f1(l.p50)} ms, p95 ${f1(l.p95)} ms, p99 ${f1(l.p99)} ms over ${d20.sync.delivered} of ${d20.sync.deliveries} deliveries`,
+        met: l.p50 <= 30 && l.p99 <= 150 && d20.sync.missing === 0,
+        gap: `p50 ${f2(ratio(l.p50, 30))}×, p99 ${f2(ratio(l.p99, 150))}× of the bound`,
+      });
+    }
+    for (const [n, bound] of [[100, 500], [1000, 5000]]) {
+      const r = find(rows, level, `sync/initial-${n}`, "saturate");
+      if (!r) continue;
+      const lazy = find(rows, level, `sync/initial-lazy-${n}`, "saturate");
+      out.push({
+        level,
+        target: `initial sync ≤ ${bound} ms for ${n} rooms`,
+        measured: `p50 ${f0(r.service.p50)} ms (max ${f0(r.service.max)}, ${r.ok} requests)${lazy ? `; lazy-loading members: p50 ${f0(lazy.service.p50)} ms` : ""}`,
+        met: r.service.p50 <= bound && r.failed === 0,
+        gap: `${f2(ratio(r.service.p50, bound))}× of the bound`,
+      });
+    }
+    const inc = find(rows, level, "sync/incremental-1-new", "saturate");
+    if (inc) {
+      out.push({
+        level,
+        target: "incremental sync with one new event ≤ 10 ms (p50, server)",
+        measured: `p50 ${f2(inc.service.p50)} ms as the client sees it (Worker CPU ${f2(inc.perOp.workerMs)} ms); the whoami floor is ${f2(find(rows, level, "floor/whoami", "saturate", 1)?.service.p50)} ms`,
+        met: inc.service.p50 <= 10,
+        gap: `${f2(ratio(inc.service.p50, 10))}× of the bound (client-observed, an upper bound of server time)`,
+      });
+    }
+    const deliveryRows = rows.filter((r) => r.level === level && r.id.startsWith("delivery/"));
+    if (deliveryRows.length) {
+      const peak = Math.max(...deliveryRows.map((r) => r.peakRssKb));
+      out.push({
+        level,
+        target: "workerd RSS ≤ 256 MB during the delivery scenario (Worker process, sampled)",
+        measured: `peak VmRSS ${f0(peak / 1024)} MB`,
+        met: peak / 1024 <= 256,
+        gap: `${f2(peak / 1024 / 256)}× of the bound`,
+      });
+    }
     const mem = memory.find((m) => m.level === level);
     if (mem) {
       out.push({
@@ -165,6 +209,56 @@ export function targetsTable(targets) {
   return mdTable(
     ["log", "target", "measured", "met", "measured ÷ target"],
     targets.map((t) => [t.level, t.target, t.measured, t.met ? "yes" : "**no**", t.gap]),
+  );
+}
+
+/** Send→sync delivery rows: latency from the intended send time to each receiver's /sync. */
+export function deliveryTable(rows) {
+  const d = rows.filter((r) => r.id.startsWith("delivery/") || r.id === "sync/send-to-sync");
+  if (!d.length) return "";
+  return mdTable(
+    ["scenario", "log", "receivers", "offered/s", "sent/s", "deliveries", "p50 ms", "p95 ms", "p99 ms", "max ms", "ack→sync p50 ms", "missing", "dup", "polls", "Worker CPU ms/sent event", "peak RSS MB", "other load"],
+    d.map((r) => [
+      r.id,
+      r.level,
+      r.sync?.receivers ?? 1,
+      f0(r.offered),
+      `${f0(r.achieved)}${r.overloaded ? " (overloaded)" : ""}`,
+      r.sync?.deliveries ?? r.sync?.delivered,
+      f1(r.latency.p50),
+      f1(r.latency.p95),
+      f1(r.latency.p99),
+      f1(r.latency.max),
+      f1(r.ackToSync?.p50),
+      r.sync?.missing ?? 0,
+      r.sync?.duplicates ?? 0,
+      r.sync?.polls ?? "–",
+      f2(r.perOp.workerMs),
+      f0(r.peakRssKb / 1024),
+      `${f0(r.cpu.otherPct)}%`,
+    ]),
+  );
+}
+
+/** Initial and incremental sync rows: service time of one request, what it carried. */
+export function syncTable(rows) {
+  const s = rows.filter((r) => r.id.startsWith("sync/initial") || r.id.startsWith("sync/incremental") || r.id.startsWith("sync/sliding"));
+  if (!s.length) return "";
+  return mdTable(
+    ["scenario", "log", "requests", "p50 ms", "p99 ms", "max ms", "Worker CPU ms/request", "rooms", "timeline events", "response KB", "other load"],
+    s.map((r) => [
+      r.id,
+      r.level,
+      r.ok + r.failed,
+      f1(r.service.p50),
+      f1(r.service.p99),
+      f1(r.service.max),
+      f2(r.perOp.workerMs),
+      r.sync?.rooms ?? "–",
+      r.sync?.timelineEvents ?? "–",
+      r.sync?.responseBytes ? f0(r.sync.responseBytes / 1024) : "–",
+      `${f0(r.cpu.otherPct)}%`,
+    ]),
   );
 }
 

@@ -208,9 +208,9 @@ function installCleanup() {
 
 /**
  * What each log level means for the server under test:
- *  - info: LOG_LEVEL=info and wrangler's defaults, i.e. what `npm start` does: every request prints
- *    Stratus's JSON line and wrangler's own "[wrangler:info] GET … 200 OK" line, and wrangler's
- *    local observability (a trace of every request, its D1 queries and storage calls) is on.
+ *  - info: LOG_LEVEL=info and what `npm start` does by default: every request prints Stratus's
+ *    JSON line and wrangler's own "[wrangler:info] GET … 200 OK" line; wrangler's local tracing is
+ *    off (scripts/start.mjs sets X_LOCAL_OBSERVABILITY=false unless told otherwise).
  *  - off:  the quietest: LOG_LEVEL=off, WRANGLER_LOG=warn (no per-request line from wrangler) and
  *    X_LOCAL_OBSERVABILITY=false (no local traces). bench/log-cost.mjs measures each part.
  *  - any other Stratus level (debug, warn, error): LOG_LEVEL only, wrangler's defaults.
@@ -323,6 +323,22 @@ export async function startServer({ treeDir, logLevel, extraEnv = {} }) {
     } catch {}
     await new Promise((r) => setTimeout(r, 200));
   }
+  /** Whether the server still answers (wrangler dev exits on some proxy errors). */
+  const alive = async () => {
+    if (exited) return false;
+    try {
+      return (await fetch(`${baseUrl}/_matrix/client/versions`, { signal: AbortSignal.timeout(5000) })).status === 200;
+    } catch {
+      return false;
+    }
+  };
+  /** The error wrangler printed before exiting, if it names one. */
+  const exitCause = () => {
+    const text = tail();
+    if (/Error inside ProxyWorker/.test(text)) return "wrangler: \"Error in ProxyController: Error inside ProxyWorker\" (Network connection lost)";
+    const m = /✘ \[ERROR\][^\n]*\n?([^\n]*)/.exec(text);
+    return m ? m[0].replace(/\s+/g, " ").slice(0, 200) : undefined;
+  };
   return {
     port,
     baseUrl,
@@ -331,6 +347,8 @@ export async function startServer({ treeDir, logLevel, extraEnv = {} }) {
     logLevel,
     tail,
     logLines,
+    alive,
+    exitCause,
     stop,
   };
 }
