@@ -9,7 +9,7 @@ import type { NotificationCounts } from "./notifications";
 import { strippedContent } from "./sliding-sync-lists";
 import type { SlidingSyncStore } from "./sliding-sync-store";
 import type { Hero, RoomConfig, SlidingRoom } from "./sliding-sync-types";
-import { TIMELINE_KEEP, type RoomEventRow, type RoomRow, type UserStore } from "./user-store";
+import { clientTimelineEvent, TIMELINE_KEEP, type RoomEventRow, type RoomRow, type UserStore } from "./user-store";
 
 const MEMBER = "m.room.member";
 
@@ -114,12 +114,7 @@ export class SlidingRoomBuilder {
   }
 
   private format(row: RoomEventRow, deviceId: string): ClientEvent {
-    const ev = JSON.parse(row.event) as ClientEvent;
-    const unsigned: JsonObject = { ...(ev.unsigned ?? {}), age: Math.max(0, this.now() - ev.origin_server_ts) };
-    // Only the device that sent an event sees its transaction id (spec: § Transaction identifiers).
-    delete unsigned.transaction_id;
-    if (row.txn_device === deviceId && row.txn_id) unsigned.transaction_id = row.txn_id;
-    return { ...ev, unsigned };
+    return clientTimelineEvent(row, deviceId, this.now());
   }
 
   /**

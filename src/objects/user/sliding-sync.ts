@@ -8,6 +8,7 @@
  * it has the room up to (the room dropped out of range while it changed). Rows are written per
  * position, so a client retrying a `pos` whose response it lost sees the same state again.
  */
+import { waitForWake } from "./wait";
 import type { JsonObject } from "../../matrix/canonical-json";
 import { collectDeviceListNews, hasDeviceListNews } from "./device-lists";
 import { EPHEMERAL_KINDS, EphemeralState } from "./ephemeral";
@@ -102,17 +103,7 @@ export class SlidingSyncEngine {
     while (!news()) {
       const remaining = deadline - this.now();
       if (remaining <= 0) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.waiters.delete(wake);
-          resolve();
-        }, remaining);
-        const wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.waiters.add(wake);
-      });
+      await waitForWake(this.waiters, remaining);
     }
   }
 

@@ -3,13 +3,14 @@
  * notifications into the user's stream, and answers /sync from this object's own tables.
  * Independent of workerd: tested in Node over node:sqlite.
  */
+import { waitForWake } from "./wait";
 import type { JsonObject } from "../../matrix/canonical-json";
 import type { ClientEvent } from "../../matrix/client-event";
 import { filterAllowsEvent, filterAllowsRoom, type RoomEventFilter } from "../../matrix/filters";
 import type { EphemeralDelivery, RoomDelivery, UserChange } from "./stream-types";
 import { EPHEMERAL_KINDS, EphemeralState } from "./ephemeral";
 import { hiddenByIgnore, inviteFromIgnored } from "./ignored-users";
-import { TIMELINE_KEEP, type RoomEventRow, type RoomStateRow, type UserStore } from "./user-store";
+import { clientTimelineEvent, TIMELINE_KEEP, type RoomEventRow, type RoomStateRow, type UserStore } from "./user-store";
 import { PresenceBook, type PresenceEvent, type PresenceInput, type PresenceUpdate } from "./presence";
 import { TO_DEVICE_STREAM_KIND, ToDeviceInbox, type ToDeviceEvent, type ToDeviceMessage } from "./to-device";
 import { collectDeviceListNews, deviceListNewsBetween, otherMemberRows, ownMembershipRow, type DeviceListNews } from "./device-lists";
@@ -224,11 +225,7 @@ export class SyncEngine {
   }
 
   private format(row: RoomEventRow, deviceId: string): ClientEvent {
-    const ev = JSON.parse(row.event) as ClientEvent;
-    const unsigned: JsonObject = { ...(ev.unsigned ?? {}), age: Math.max(0, this.now() - ev.origin_server_ts) };
-    delete unsigned.transaction_id;
-    if (row.txn_device === deviceId && row.txn_id) unsigned.transaction_id = row.txn_id;
-    return { ...ev, unsigned };
+    return clientTimelineEvent(row, deviceId, this.now());
   }
 
   private heroesFor(heroes: string): string[] {
@@ -460,17 +457,7 @@ export class SyncEngine {
       if (req.since === undefined || req.fullState || this.hasNews(req.deviceId, req.since)) return this.respond(req);
       const remaining = deadline - this.now();
       if (remaining <= 0) return this.respond(req);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.waiters.delete(wake);
-          resolve();
-        }, remaining);
-        const wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.waiters.add(wake);
-      });
+      await waitForWake(this.waiters, remaining);
     }
   }
 }

@@ -1,4 +1,4 @@
-/** SQL for a user's sync stream and per-room summaries (docs/design/sync.md). No rules here. */
+/** SQL for a user's sync stream and per-room summaries (docs/design/sync.md), and the client form of a held event. */
 import type { JsonObject } from "../../matrix/canonical-json";
 import type { ClientEvent } from "../../matrix/client-event";
 import { first, type Sql } from "../sql";
@@ -41,6 +41,18 @@ export interface RoomStateRow {
   state_key: string;
   event: string;
   pos: number;
+}
+
+/**
+ * A held timeline row as a client sees it: `age` from now, and the transaction id only for the
+ * device that sent it (spec: § Transaction identifiers).
+ */
+export function clientTimelineEvent(row: RoomEventRow, deviceId: string, now: number): ClientEvent {
+  const ev = JSON.parse(row.event) as ClientEvent;
+  const unsigned: JsonObject = { ...(ev.unsigned ?? {}), age: Math.max(0, now - ev.origin_server_ts) };
+  delete unsigned.transaction_id;
+  if (row.txn_device === deviceId && row.txn_id) unsigned.transaction_id = row.txn_id;
+  return { ...ev, unsigned };
 }
 
 export class UserStore {
