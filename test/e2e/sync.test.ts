@@ -6,7 +6,7 @@
  */
 import * as sdk from "matrix-js-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerUser, uniqueUsername, type Account } from "./support/client";
+import { prepared, registerUser, uniqueUsername, type Account } from "./support/client";
 import { sharedServer } from "./support/context";
 
 const { baseUrl } = sharedServer();
@@ -14,26 +14,6 @@ const { baseUrl } = sharedServer();
 let alice: Account;
 let bob: Account;
 
-/** Resolves once the client's sync loop has prepared (first /sync processed), or fails with the state it got stuck in. */
-function prepared(client: sdk.MatrixClient, ms = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let last: string | null = client.getSyncState();
-    if (last === sdk.SyncState.Prepared || last === sdk.SyncState.Syncing) return resolve();
-    const timer = setTimeout(() => {
-      client.off(sdk.ClientEvent.Sync, onSync);
-      reject(new Error(`client ${client.getUserId()} did not finish its first sync in ${ms} ms (sync state ${last})`));
-    }, ms);
-    const onSync = (state: sdk.SyncState) => {
-      last = state;
-      if (state === sdk.SyncState.Prepared || state === sdk.SyncState.Syncing) {
-        clearTimeout(timer);
-        client.off(sdk.ClientEvent.Sync, onSync);
-        resolve();
-      }
-    };
-    client.on(sdk.ClientEvent.Sync, onSync);
-  });
-}
 
 /** Resolves when `pred` holds for the client, checked after each sync. */
 function untilSynced(client: sdk.MatrixClient, pred: () => boolean, what: string, ms = 10_000): Promise<void> {

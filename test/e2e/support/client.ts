@@ -125,3 +125,24 @@ export async function expectMatrixError(promise: Promise<unknown>, status: numbe
   expect({ status: error.httpStatus, errcode: error.errcode }).toMatchObject({ status, ...(errcode ? { errcode } : {}) });
   return error;
 }
+
+/** Resolves once the client's sync loop has prepared (first /sync processed), or fails with the state it got stuck in. */
+export function prepared(client: sdk.MatrixClient, ms = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let last: string | null = client.getSyncState();
+    if (last === sdk.SyncState.Prepared || last === sdk.SyncState.Syncing) return resolve();
+    const timer = setTimeout(() => {
+      client.off(sdk.ClientEvent.Sync, onSync);
+      reject(new Error(`client ${client.getUserId()} did not finish its first sync in ${ms} ms (sync state ${last})`));
+    }, ms);
+    const onSync = (state: sdk.SyncState) => {
+      last = state;
+      if (state === sdk.SyncState.Prepared || state === sdk.SyncState.Syncing) {
+        clearTimeout(timer);
+        client.off(sdk.ClientEvent.Sync, onSync);
+        resolve();
+      }
+    };
+    client.on(sdk.ClientEvent.Sync, onSync);
+  });
+}

@@ -7,6 +7,7 @@ import * as sdk from "matrix-js-sdk";
 import { decodeRecoveryKey, type CryptoApi } from "matrix-js-sdk/lib/crypto-api";
 import { logger as globalLogger } from "matrix-js-sdk/lib/logger";
 import type { SecretStorageKeyDescription } from "matrix-js-sdk/lib/secret-storage";
+import { prepared } from "./client";
 
 /**
  * Parts of the SDK (the event send queue, MatrixRTC) log through its global loglevel logger at
@@ -127,26 +128,6 @@ export function passwordAuth(userId: string, password: string): PasswordAuth {
   return Object.assign(callback, { challenges });
 }
 
-/** Resolves once the client's sync loop has prepared (first /sync processed). */
-export function prepared(client: sdk.MatrixClient, ms = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let last: string | null = client.getSyncState();
-    if (last === sdk.SyncState.Prepared || last === sdk.SyncState.Syncing) return resolve();
-    const timer = setTimeout(() => {
-      client.off(sdk.ClientEvent.Sync, onSync);
-      reject(new Error(`client ${client.getUserId()} did not finish its first sync in ${ms} ms (sync state ${last})`));
-    }, ms);
-    const onSync = (state: sdk.SyncState) => {
-      last = state;
-      if (state === sdk.SyncState.Prepared || state === sdk.SyncState.Syncing) {
-        clearTimeout(timer);
-        client.off(sdk.ClientEvent.Sync, onSync);
-        resolve();
-      }
-    };
-    client.on(sdk.ClientEvent.Sync, onSync);
-  });
-}
 
 /**
  * Resolves with the value of `check` once it is truthy, checking now, after every sync the client
