@@ -36,11 +36,26 @@ export async function createFilter(deps: Deps, userId: string, filter: FilterWir
   return String(id);
 }
 
+/**
+ * Stored filters this isolate has read, by user and id. A filter is never changed or deleted once
+ * stored (the spec has no way to), so a copy can't go stale; it saves a D1 read on each /sync of a
+ * client that syncs with a filter id, as Element does.
+ */
+const storedFilters = new Map<string, string>();
+const MAX_STORED_FILTERS = 10_000;
+
 /** A stored filter in its wire form, or undefined when the user has no filter with that id. */
 export async function loadFilterJson(deps: Deps, userId: string, filterId: string): Promise<Record<string, unknown> | undefined> {
   if (!FILTER_ID.test(filterId)) return undefined;
-  const json = await getFilter(deps.env.DB, userId, Number(filterId));
-  return json === undefined ? undefined : (JSON.parse(json) as Record<string, unknown>);
+  const key = `${userId}\n${filterId}`;
+  let json = storedFilters.get(key);
+  if (json === undefined) {
+    json = await getFilter(deps.env.DB, userId, Number(filterId));
+    if (json === undefined) return undefined;
+    if (storedFilters.size >= MAX_STORED_FILTERS) storedFilters.clear();
+    storedFilters.set(key, json);
+  }
+  return JSON.parse(json) as Record<string, unknown>;
 }
 
 /** GET /user/{userId}/filter/{filterId}: 404 M_NOT_FOUND for an unknown id (spec). */
