@@ -75,6 +75,9 @@ export function presenceContent(p: { presence: PresenceState; statusMsg: string 
   return content;
 }
 
+/** The smallest move of the user's last-active time that a sync writes. */
+export const LAST_ACTIVE_STEP_MS = 1000;
+
 export class PresenceBook {
   constructor(
     private readonly sql: Sql,
@@ -82,16 +85,18 @@ export class PresenceBook {
     private readonly userId: string,
   ) {}
 
+  /** The row as last read or written: `apply` is its only writer, so the copy stays exact. */
+  private ownRow: OwnRow | undefined;
+
   private own(): OwnRow {
-    return (
-      first<OwnRow>(this.sql, "SELECT presence, status_msg, last_active_ts, pushed_ts, seq FROM presence WHERE id = 1") ?? {
-        presence: "offline",
-        status_msg: null,
-        last_active_ts: null,
-        pushed_ts: 0,
-        seq: 0,
-      }
-    );
+    this.ownRow ??= first<OwnRow>(this.sql, "SELECT presence, status_msg, last_active_ts, pushed_ts, seq FROM presence WHERE id = 1") ?? {
+      presence: "offline",
+      status_msg: null,
+      last_active_ts: null,
+      pushed_ts: 0,
+      seq: 0,
+    };
+    return this.ownRow;
   }
 
   /** The user's own presence as of `now`. */
@@ -127,6 +132,9 @@ export class PresenceBook {
     const push = changed || refresh;
     const seq = push ? prev.seq + 1 : prev.seq;
     const pushedTs = push ? now : prev.pushed_ts;
+    // Each long-poll marks the user active; moving last-active by less than LAST_ACTIVE_STEP_MS
+    // is not worth a write (`last_active_ago` is approximate: spec, m.presence).
+    if (!push && prev.last_active_ts !== null && lastActive !== null && lastActive - prev.last_active_ts < LAST_ACTIVE_STEP_MS) return undefined;
     this.sql.run(
       `INSERT INTO presence (id, presence, status_msg, last_active_ts, pushed_ts, seq) VALUES (1, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET presence = excluded.presence, status_msg = excluded.status_msg,
@@ -137,6 +145,7 @@ export class PresenceBook {
       pushedTs,
       seq,
     );
+    this.ownRow = { presence, status_msg: statusMsg, last_active_ts: lastActive, pushed_ts: pushedTs, seq };
     return push ? { userId: this.userId, presence, statusMsg, lastActiveTs: lastActive, seq } : undefined;
   }
 

@@ -50,6 +50,12 @@ interface InboxRow {
 }
 
 export class ToDeviceInbox {
+  /**
+   * Devices whose queue a `take` found empty and that nothing was queued for since: most syncs of
+   * most devices, which then cost no SQL here. Only this object writes the queues.
+   */
+  private readonly empty = new Set<string>();
+
   constructor(
     private readonly sql: Sql,
     private readonly stream: UserStore,
@@ -74,6 +80,7 @@ export class ToDeviceInbox {
           JSON.stringify(m.content),
         );
         added += inserted.length;
+        this.empty.delete(m.deviceId);
       }
     });
     return added;
@@ -81,6 +88,7 @@ export class ToDeviceInbox {
 
   /** Whether a sync from `since` has something for the device: a message not yet sent, or sent in a response after `since`. */
   hasPending(deviceId: string, since: number): boolean {
+    if (this.empty.has(deviceId)) return false;
     return (
       first<{ one: number }>(
         this.sql,
@@ -97,7 +105,8 @@ export class ToDeviceInbox {
    * the file comment). Call it before the sync reads its `next_batch`, so that covers the stamp.
    */
   take(deviceId: string, since: number | undefined): ToDeviceEvent[] {
-    return this.sql.transaction(() => {
+    if (this.empty.has(deviceId)) return [];
+    const taken = this.sql.transaction(() => {
       if (since !== undefined) {
         this.sql.run("DELETE FROM to_device WHERE device_id = ? AND delivered_pos IS NOT NULL AND delivered_pos <= ?", deviceId, since);
       }
@@ -113,6 +122,8 @@ export class ToDeviceInbox {
       }
       return rows.map((r) => ({ sender: r.sender, type: r.type, content: JSON.parse(r.content) as JsonObject }));
     });
+    if (taken.length === 0) this.empty.add(deviceId);
+    return taken;
   }
 
   /**
