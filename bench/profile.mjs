@@ -6,7 +6,7 @@
  * and prints where the time went, inclusive per function. The .cpuprofile it writes opens in
  * Chrome DevTools (Performance panel) for a flame chart.
  *
- *   node bench/profile.mjs [send|send-shared|whoami|versions] [requests]   (default: send 1000)
+ *   node bench/profile.mjs [send|send-shared|fanout|sync|whoami|versions] [requests]   (default: send 1000)
  *
  * The server runs at LOG_LEVEL=off. Time outside this isolate (miniflare's entry worker, the D1
  * and storage services, workerd's own C++) is not in the profile; /proc CPU per request is printed
@@ -112,11 +112,50 @@ const server = await startServer({ treeDir: tree, logLevel: "off" });
 try {
   const sender = await newUser(server.baseUrl, `prof-${Date.now().toString(36)}`);
   const roomId = await createRoom(sender, "profile");
-  if (which === "send-shared") for (let i = 0; i < 9; i++) await joinRoom(await newUser(server.baseUrl, `prof-${Date.now().toString(36)}-${i}`), roomId);
+  const members = [];
+  if (which === "send-shared" || which === "fanout") for (let i = 0; i < 9; i++) members.push(await newUser(server.baseUrl, `prof-${Date.now().toString(36)}-${i}`));
+  for (const m of members) await joinRoom(m, roomId);
+  // fanout: the other nine long-poll /sync as Element does; one operation is a send and the nine
+  // polls that bring it back (the delivery scenario's unit of work, closed loop).
+  const arrivals = new Map();
+  let polling = true;
+  const pollers = [];
+  if (which === "fanout") {
+    const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 50 }, state: { lazy_load_members: true } } }));
+    for (const m of members) {
+      const conn = m.clone();
+      let token = (await conn.request("GET", `/_matrix/client/v3/sync?timeout=0&filter=${filter}`)).body.next_batch;
+      pollers.push((async () => {
+        while (polling) {
+          const r = await conn.request("GET", `/_matrix/client/v3/sync?since=${token}&timeout=10000&filter=${filter}`);
+          if (r.status !== 200) throw new Error(`fanout poll: HTTP ${r.status}`);
+          token = r.body.next_batch;
+          for (const ev of r.body.rooms?.join?.[roomId]?.timeline?.events ?? []) {
+            const n = ev.content?.n;
+            if (n !== undefined) arrivals.set(n, (arrivals.get(n) ?? 0) + 1);
+          }
+        }
+      })());
+    }
+  }
   let seq = 0;
+  // An incremental /sync poll with nothing new (timeout 0), as each long-poller makes after a wake.
+  const lazy = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 50 }, state: { lazy_load_members: true } } }));
+  let since = (await sender.request("GET", `/_matrix/client/v3/sync?timeout=0&filter=${lazy}`)).body.next_batch;
   const op = {
     versions: () => sender.request("GET", "/_matrix/client/versions", undefined, null),
     whoami: () => sender.request("GET", "/_matrix/client/v3/account/whoami"),
+    sync: async () => {
+      const r = await sender.request("GET", `/_matrix/client/v3/sync?since=${since}&timeout=0&filter=${lazy}`);
+      since = r.body?.next_batch ?? since;
+      return r;
+    },
+    fanout: async () => {
+      const n = seq++;
+      const r = await sender.request("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/p${n}`, { msgtype: "m.text", body: `fanout ${n}`, n });
+      while ((arrivals.get(n) ?? 0) < members.length) await new Promise((ok) => setTimeout(ok, 0.2));
+      return r;
+    },
     send: () => sender.request("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/p${seq++}`, { msgtype: "m.text", body: `profile ${seq}` }),
   }[which === "send-shared" ? "send" : which];
   if (!op) throw new Error(`unknown request kind ${which}`);
@@ -137,6 +176,11 @@ try {
   const cpu = cpuDelta(before, cpuSnapshot(server.pid, server.port));
   const { result } = await dt.call("Profiler.stop");
   dt.close();
+  if (pollers.length) {
+    polling = false;
+    await sender.request("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/end`, { msgtype: "m.text", body: "end" });
+    await Promise.all(pollers);
+  }
   mkdirSync(join(here, "results"), { recursive: true });
   const file = join(here, "results", `profile-${which}.cpuprofile`);
   writeFileSync(file, JSON.stringify(result.profile));
