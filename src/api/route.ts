@@ -6,12 +6,16 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { Session } from "../services/sessions";
-import { authenticateRequest } from "../services/sessions";
+import { authenticateForUserObject, authenticateRequest, authFirst, type UserObjectAuth } from "../services/sessions";
 import type { Deps } from "../services/deps";
 import { badJson, invalidParam, MatrixError } from "./errors";
 import type { AppEnv } from "./app-env";
 
-export type AuthScheme = "none" | "user" | "optional" | "admin";
+/**
+ * `user-object`: a user's request that their UserDurableObject answers (/sync, sliding sync); the
+ * object checks the token itself, so a poll costs no D1 read (services/sessions.ts).
+ */
+export type AuthScheme = "none" | "user" | "optional" | "admin" | "user-object";
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 export interface HandlerInput<B, Q, A extends AuthScheme> {
@@ -20,7 +24,7 @@ export interface HandlerInput<B, Q, A extends AuthScheme> {
   body: B;
   query: Q;
   params: Record<string, string>;
-  session: A extends "none" ? undefined : A extends "optional" ? Session | undefined : Session;
+  session: A extends "none" ? undefined : A extends "optional" ? Session | undefined : A extends "user-object" ? UserObjectAuth : Session;
   /** The client's address, for rate limiting. */
   ip: string;
 }
@@ -109,34 +113,45 @@ export function route<BS extends z.ZodType | undefined = undefined, QS extends z
     knownPaths.push({ method: spec.method, path });
     app.on(spec.method, path, async (c) => {
       const deps = c.get("deps");
-      const session = spec.auth === "none" ? undefined : await authenticateRequest(c, deps, spec.auth === "optional");
-      if (spec.auth === "admin" && !session?.isAdmin) throw new MatrixError("M_FORBIDDEN", "You are not a server admin");
+      const session =
+        spec.auth === "none"
+          ? undefined
+          : spec.auth === "user-object"
+            ? await authenticateForUserObject(c, deps)
+            : await authenticateRequest(c, deps, spec.auth === "optional");
+      if (spec.auth === "admin" && !(session as Session | undefined)?.isAdmin) throw new MatrixError("M_FORBIDDEN", "You are not a server admin");
 
-      let query: unknown = {};
-      if (spec.query) {
-        const parsed = spec.query.safeParse(c.req.query());
-        if (!parsed.success) throw invalidParam(describeZodError(parsed.error));
-        query = parsed.data;
-      }
-      let body: unknown = undefined;
-      if (spec.body) {
-        const raw = await readJsonBody(c, deps.config.maxRequestBytes);
-        if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw badJson("Body must be a JSON object");
-        const parsed = spec.body.safeParse(raw);
-        if (!parsed.success) throw badJson(describeZodError(parsed.error));
-        body = parsed.data;
-      }
-      const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(c.req.param() as Record<string, string>)) params[k] = v;
-      const result = await spec.handler({
-        c,
-        deps,
-        body: body as never,
-        query: query as never,
-        params,
-        session: session as never,
-        ip: clientIp(c),
-      });
+      const answer = async () => {
+        let query: unknown = {};
+        if (spec.query) {
+          const parsed = spec.query.safeParse(c.req.query());
+          if (!parsed.success) throw invalidParam(describeZodError(parsed.error));
+          query = parsed.data;
+        }
+        let body: unknown = undefined;
+        if (spec.body) {
+          const raw = await readJsonBody(c, deps.config.maxRequestBytes);
+          if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw badJson("Body must be a JSON object");
+          const parsed = spec.body.safeParse(raw);
+          if (!parsed.success) throw badJson(describeZodError(parsed.error));
+          body = parsed.data;
+        }
+        const params: Record<string, string> = {};
+        for (const [k, v] of Object.entries(c.req.param() as Record<string, string>)) params[k] = v;
+        return spec.handler({
+          c,
+          deps,
+          body: body as never,
+          query: query as never,
+          params,
+          session: session as never,
+          ip: clientIp(c),
+        });
+      };
+      // The user object checks the token only when the handler calls it: anything refused before
+      // that (bad query, body, filter) is refused after D1 has checked the token, so a bad token
+      // is still reported first, as on every other route.
+      const result = spec.auth === "user-object" ? await authFirst(deps, session as UserObjectAuth, answer) : await answer();
       if (result instanceof Response) return result;
       return c.json(result as object);
     });

@@ -9,7 +9,7 @@ import { hashPassword, verifyPassword } from "./passwords";
 import { randomDeviceId } from "./random";
 import { enforceRateLimit } from "./rate-limit";
 import { spendRegistrationTokenStatement } from "./registration-tokens";
-import { newTokenPair, type IssuedTokens } from "./sessions";
+import { newTokenPair, sessionsRevoked, type IssuedTokens } from "./sessions";
 import { resolveUserId, userIdFor, validateNewLocalpart } from "./user-ids";
 
 export interface LoginResult extends IssuedTokens {
@@ -106,6 +106,7 @@ export async function startDeviceSession(deps: Deps, input: DeviceLoginInput): P
     upsertDeviceStatement(db, { userId: input.userId, deviceId, displayName: input.initialDisplayName ?? null, now: deps.now(), ip: input.ip }),
     ...statements,
   ]);
+  if (input.deviceId !== undefined) await sessionsRevoked(deps, input.userId);
   return {
     user_id: input.userId,
     device_id: deviceId,
@@ -134,6 +135,7 @@ export async function changePassword(deps: Deps, userId: string, currentDeviceId
   const hash = await hashPassword(password);
   const others = keepDevices ? [] : (await listDevices(db, userId)).map((d) => d.device_id).filter((d) => d !== currentDeviceId);
   await db.batch([setPasswordHashStatement(db, userId, hash), ...deleteDevicesStatements(db, userId, others)]);
+  if (others.length > 0) await sessionsRevoked(deps, userId);
   await devicesDeleted(deps, userId, others);
 }
 
@@ -148,6 +150,7 @@ export async function deactivateAccount(deps: Deps, userId: string): Promise<voi
     db.prepare("DELETE FROM refresh_tokens WHERE user_id = ?").bind(userId),
     db.prepare("DELETE FROM pushers WHERE user_id = ?").bind(userId),
   ]);
+  await sessionsRevoked(deps, userId);
   await devicesDeleted(deps, userId, devices);
 }
 

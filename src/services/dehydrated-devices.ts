@@ -15,6 +15,7 @@ import type { UserDurableObject } from "../objects/user/user-object";
 import { typedStub } from "../objects/rpc";
 import { createDehydratedDeviceStatements, deleteDehydratedDeviceStatements, getDehydratedDevice } from "../storage/d1/dehydrated-devices";
 import type { Deps } from "./deps";
+import { sessionsRevoked } from "./sessions";
 import { devicesDeleted } from "./device-lists";
 import { applyKeyUpload, canonical, prepareKeyUpload, type KeysSession, type UploadKeysInput } from "./e2ee-keys";
 
@@ -53,6 +54,8 @@ export async function putDehydratedDevice(deps: Deps, userId: string, body: Dehy
     throw err;
   }
   const old = (results[deletes.length - 1]?.results[0] as { device_id?: string } | undefined)?.device_id;
+  // The replaced device's tokens and keys went with it, even under the same id.
+  if (old !== undefined) await sessionsRevoked(deps, userId);
   await applyKeyUpload(deps, device, prepared);
   // The replaced device's queue and the device-list news of its going; a device re-uploaded
   // under the same id keeps its queue, which is still meant for it.
@@ -74,6 +77,7 @@ export async function removeDehydratedDevice(deps: Deps, userId: string): Promis
   const results = await db.batch(deletes);
   const old = (results[deletes.length - 1]?.results[0] as { device_id?: string } | undefined)?.device_id;
   if (old === undefined) throw notFound("No dehydrated device available");
+  await sessionsRevoked(deps, userId);
   await devicesDeleted(deps, userId, [old]);
   return { device_id: old };
 }

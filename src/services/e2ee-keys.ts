@@ -13,6 +13,8 @@ import { domainOf, isValidUserId } from "../matrix/auth/ids";
 import { crossSigningPublicKey } from "../matrix/cross-signing-keys";
 import { verifyJsonSignature } from "../matrix/signing";
 import type { DeviceListNews } from "../objects/user/device-lists";
+import { typedStub } from "../objects/rpc";
+import type { UserDurableObject } from "../objects/user/user-object";
 import {
   claimFallbackKeys,
   claimOneTimeKeys,
@@ -178,6 +180,7 @@ export async function applyKeyUpload(deps: Deps, session: KeysSession, prepared:
   if (fallback.length > 0) {
     await db.batch(fallback.map((k) => putFallbackKeyStatement(db, { userId: session.userId, deviceId: session.deviceId, ...k })));
   }
+  if (oneTimeKeys.length > 0 || fallback.length > 0) await keyCountsChanged(deps, [session.userId]);
 }
 
 /**
@@ -258,21 +261,52 @@ export async function claimKeys(deps: Deps, request: Record<string, Record<strin
   claimed.forEach(add);
   const got = new Set(claimed.map((k) => `${k.user_id}\u0000${k.device_id}`));
   const missing = claims.filter((c) => !got.has(`${c.userId}\u0000${c.deviceId}`));
-  (await claimFallbackKeys(deps.env.DB, missing)).forEach(add);
+  const fallbacks = await claimFallbackKeys(deps.env.DB, missing);
+  fallbacks.forEach(add);
+  await keyCountsChanged(deps, [...claimed, ...fallbacks].map((k) => k.user_id));
   return { one_time_keys: oneTimeKeys, failures };
 }
 
-/** The E2EE fields of a /sync response for the syncing device (spec: GET /sync, end-to-end encryption). */
+/** What a sync tells a device about its own keys: one-time key counts and unused fallback key types. */
+export interface DeviceKeyCounts {
+  oneTimeKeys: Record<string, number>;
+  unusedFallbackTypes: string[];
+}
+
+/** Read from D1 for the user object, which keeps them until `keyCountsChanged` (objects/user/user-object.ts). */
+export async function deviceKeyCounts(deps: Deps, userId: string, deviceId: string): Promise<DeviceKeyCounts> {
+  const [oneTimeKeys, unusedFallbackTypes] = await Promise.all([oneTimeKeyCounts(deps, userId, deviceId), unusedFallbackKeyTypes(deps.env.DB, userId, deviceId)]);
+  return { oneTimeKeys, unusedFallbackTypes };
+}
+
+/**
+ * After a durable upload or claim of the user's one-time or fallback keys: their object drops the
+ * counts it keeps. A failure is logged, not thrown (the keys are already claimed or stored): the
+ * object re-reads its counts within SESSION_MAX_AGE_MS anyway.
+ */
+async function keyCountsChanged(deps: Deps, userIds: Iterable<string>): Promise<void> {
+  await Promise.all(
+    [...new Set(userIds)].map(async (userId) => {
+      try {
+        await typedStub<UserDurableObject, "forgetKeyCounts">(deps.env.USERS.getByName(userId)).forgetKeyCounts(userId);
+      } catch (err) {
+        console.error(JSON.stringify({ user_id: userId, error: `key-count notification failed: ${String(err)}` }));
+      }
+    }),
+  );
+}
+
+/**
+ * The E2EE fields of a /sync response for the syncing device (spec: GET /sync, end-to-end
+ * encryption). `counts` are the user object's (no D1 read) when the caller has them.
+ */
 export async function e2eeSyncFields(
   deps: Deps,
   userId: string,
   deviceId: string,
   news: DeviceListNews | undefined,
+  counts?: DeviceKeyCounts,
 ): Promise<{ device_one_time_keys_count: Record<string, number>; device_unused_fallback_key_types: string[]; device_lists: DeviceListsWire }> {
-  const [counts, fallbackTypes, deviceLists] = await Promise.all([
-    oneTimeKeyCounts(deps, userId, deviceId),
-    unusedFallbackKeyTypes(deps.env.DB, userId, deviceId),
-    resolveDeviceLists(deps, userId, news),
-  ]);
-  return { device_one_time_keys_count: counts, device_unused_fallback_key_types: fallbackTypes, device_lists: deviceLists };
+  const [own, deviceLists] = await Promise.all([counts ?? deviceKeyCounts(deps, userId, deviceId), resolveDeviceLists(deps, userId, news)]);
+  return { device_one_time_keys_count: own.oneTimeKeys, device_unused_fallback_key_types: own.unusedFallbackTypes, device_lists: deviceLists };
 }

@@ -14,7 +14,10 @@ import {
   insertRefreshTokenStatement,
   lookupAccessToken,
   retirePredecessorStatements,
+  type TokenLookupRow,
 } from "../storage/d1/tokens";
+import { typedStub } from "../objects/rpc";
+import type { UserDurableObject } from "../objects/user/user-object";
 import type { Deps } from "./deps";
 import { randomToken, sha256Hex } from "./random";
 
@@ -53,15 +56,95 @@ export async function authenticateRequest(c: Context<AppEnv>, deps: Deps, option
 }
 
 export async function authenticateToken(deps: Deps, token: string): Promise<Session> {
-  const tokenHash = await sha256Hex(token);
+  return authenticateTokenHash(deps, await sha256Hex(token));
+}
+
+async function authenticateTokenHash(deps: Deps, tokenHash: string): Promise<Session> {
   const row = await lookupAccessToken(deps.env.DB, tokenHash);
   if (!row || row.deactivated) throw new MatrixError("M_UNKNOWN_TOKEN", "Unrecognised access token", { soft_logout: false });
   if (row.expires_ts !== null && row.expires_ts <= deps.now()) {
     // An expired token from a refreshable session: the client should refresh, not log out.
     throw new MatrixError("M_UNKNOWN_TOKEN", "Access token has expired", { soft_logout: true });
   }
-  if (row.retire_refresh_hash) await deps.env.DB.batch(retirePredecessorStatements(deps.env.DB, tokenHash, row.retire_refresh_hash));
+  if (row.retire_refresh_hash) {
+    await deps.env.DB.batch(retirePredecessorStatements(deps.env.DB, tokenHash, row.retire_refresh_hash));
+    await sessionsRevoked(deps, row.user_id);
+  }
   return { userId: row.user_id, deviceId: row.device_id, isAdmin: row.is_admin === 1, isGuest: row.is_guest === 1, accessTokenHash: tokenHash };
+}
+
+// Sessions checked by the user object (docs/design/sync.md § Who checks a sync's token). /sync and
+// sliding sync are long-polls a client repeats all the time, and each already calls the user's
+// object: that object checks the token from its own copy of the D1 row, so a poll needs no D1
+// read. D1 stays the source of truth: every write that revokes a token or deactivates an account
+// calls `sessionsRevoked` once it is durable, and the object drops its copies, so a revoked token
+// is refused on the very next request (DESIGN §1).
+
+/**
+ * Which user each token belongs to, once D1 has said so in this isolate. A token (a hash of 256
+ * random bits) never changes owner, so this may be kept; whether it is still valid is the user
+ * object's decision, made on every request.
+ */
+const tokenOwners = new Map<string, string>();
+const MAX_TOKEN_OWNERS = 10_000;
+
+/**
+ * Auth for a request the user object answers: the user to route to and the token to check there;
+ * `session` is set when D1 verified the token for this very request (the object need not check).
+ */
+export interface UserObjectAuth {
+  userId: string;
+  tokenHash: string;
+  session?: Session;
+}
+
+export async function authenticateForUserObject(c: Context<AppEnv>, deps: Deps): Promise<UserObjectAuth> {
+  const token = extractToken(c);
+  if (token === undefined) throw new MatrixError("M_MISSING_TOKEN", "Missing access token");
+  const tokenHash = await sha256Hex(token);
+  const userId = tokenOwners.get(tokenHash);
+  return userId !== undefined ? { userId, tokenHash } : verifyInD1(deps, tokenHash);
+}
+
+/**
+ * The D1 path: used the first time an isolate sees a token, and whenever the user object refuses
+ * one, so that every refusal carries the same error as any other route's (unknown, expired, soft
+ * logout) and the first use of a refreshed pair retires its predecessor here.
+ */
+export async function verifyInD1(deps: Deps, tokenHash: string): Promise<Required<UserObjectAuth>> {
+  tokenOwners.delete(tokenHash);
+  const session = await authenticateTokenHash(deps, tokenHash);
+  if (tokenOwners.size >= MAX_TOKEN_OWNERS) tokenOwners.clear();
+  tokenOwners.set(tokenHash, session.userId);
+  return { userId: session.userId, tokenHash, session };
+}
+
+/**
+ * Runs a step that may refuse the request before the user object has checked the token: if it
+ * throws, the token is verified in D1 first, so a bad token is reported before bad input, as on
+ * every other route.
+ */
+export async function authFirst<T>(deps: Deps, auth: UserObjectAuth, step: () => Promise<T> | T): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (!auth.session) await verifyInD1(deps, auth.tokenHash);
+    throw err;
+  }
+}
+
+/** The row the user object keeps for a token (objects/user/sessions.ts); undefined if none. */
+export async function sessionRow(deps: Deps, tokenHash: string): Promise<TokenLookupRow | undefined> {
+  return (await lookupAccessToken(deps.env.DB, tokenHash)) ?? undefined;
+}
+
+/**
+ * Call after a D1 write that revoked any of the user's tokens or devices, or deactivated them: the
+ * user object drops the sessions (and the key counts of devices) it copied from D1. Errors
+ * propagate, so a revocation that could not reach the object is not reported as done.
+ */
+export async function sessionsRevoked(deps: Deps, userId: string): Promise<void> {
+  await typedStub<UserDurableObject, "forgetSessions">(deps.env.USERS.getByName(userId)).forgetSessions(userId);
 }
 
 /**
@@ -132,6 +215,8 @@ export async function refreshSession(deps: Deps, refreshToken: string): Promise<
       )
       .bind(accessHash, row.user_id, row.device_id, now, now + lifetime, newHash, oldHash, oldHash, newHash),
   ]);
+  // The batch revoked the predecessor's access tokens (and any unused pair).
+  await sessionsRevoked(deps, row.user_id);
   if (results[0]?.meta.changes !== 1) throw new MatrixError("M_UNKNOWN_TOKEN", "Refresh token was used concurrently", { soft_logout: false });
   return { access_token: accessToken, refresh_token: newRefresh, expires_in_ms: lifetime };
 }

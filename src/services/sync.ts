@@ -8,7 +8,9 @@ import type { ClientEvent } from "../matrix/client-event";
 import type { JsonObject } from "../matrix/canonical-json";
 import { typedStub } from "../objects/rpc";
 import type { SyncFilter, TimelineSection, UserSyncResult } from "../objects/user/sync-engine";
-import type { UserDurableObject } from "../objects/user/user-object";
+import type { CheckedSync, SyncCaller, UserDurableObject } from "../objects/user/user-object";
+import { verifyInD1, type UserObjectAuth } from "./sessions";
+import type { DeviceKeyCounts } from "./e2ee-keys";
 import type { Deps } from "./deps";
 import { roomToken } from "./pagination-tokens";
 import { roomStub } from "./rooms";
@@ -36,8 +38,8 @@ export function userStub(deps: Deps, userId: string) {
 }
 
 export interface SyncParams {
-  userId: string;
-  deviceId: string;
+  /** The caller's token, checked by the user object (services/sessions.ts). */
+  auth: UserObjectAuth;
   since?: string;
   timeoutMs: number;
   fullState: boolean;
@@ -77,28 +79,47 @@ function filtered<T extends { type: string; sender?: string; content?: unknown }
   return filter.limit !== undefined && kept.length > filter.limit ? kept.slice(kept.length - filter.limit) : kept;
 }
 
+/**
+ * Calls the user's object with the caller's token for it to check (services/sessions.ts); if it
+ * refuses, D1 decides, which throws the right M_UNKNOWN_TOKEN or verifies the token for a retry.
+ */
+export async function checkedUserCall<T>(
+  deps: Deps,
+  auth: UserObjectAuth,
+  call: (userId: string, caller: SyncCaller) => Promise<CheckedSync<T>>,
+): Promise<{ userId: string; deviceId: string; keyCounts?: DeviceKeyCounts; value: T }> {
+  const caller = (a: UserObjectAuth): SyncCaller => (a.session ? { deviceId: a.session.deviceId } : { tokenHash: a.tokenHash });
+  let answer = await call(auth.userId, caller(auth));
+  let userId = auth.userId;
+  if (answer.refused) {
+    if (auth.session) throw new MatrixError("M_UNKNOWN_TOKEN", "Unrecognised access token", { soft_logout: false });
+    const verified = await verifyInD1(deps, auth.tokenHash);
+    userId = verified.userId;
+    answer = await call(userId, caller(verified));
+    if (answer.refused) throw new MatrixError("M_UNKNOWN_TOKEN", "Unrecognised access token", { soft_logout: false });
+  }
+  return { userId, deviceId: answer.deviceId, keyCounts: answer.keyCounts, value: answer.value };
+}
+
 export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> {
   const since = params.since !== undefined ? parseSyncToken(params.since) : undefined;
-  const result: UserSyncResult = await userStub(deps, params.userId).sync(params.userId, {
-    deviceId: params.deviceId,
-    since,
-    fullState: params.fullState,
-    timeoutMs: Math.min(Math.max(0, params.timeoutMs), MAX_TIMEOUT_MS),
-    filter: params.filter,
-  }, params.setPresence);
+  const request = { since, fullState: params.fullState, timeoutMs: Math.min(Math.max(0, params.timeoutMs), MAX_TIMEOUT_MS), filter: params.filter };
+  const answer = await checkedUserCall(deps, params.auth, (userId, caller) => userStub(deps, userId).sync(userId, caller, request, params.setPresence));
+  const { userId, deviceId } = answer;
+  const result: UserSyncResult = answer.value;
   const lazy = params.filter.state?.lazyLoadMembers ?? false;
   const roomFilter = params.clientFilter?.room;
   const fields = params.clientFilter?.eventFields;
   const project = (events: ClientEvent[]): ClientEvent[] => (fields?.length ? events.map((e) => projectEventFields(e, fields) as ClientEvent) : events);
   // Account data lives in D1: all of it on an initial sync, only what changed otherwise.
-  const accountData = await accountDataForSync(deps, params.userId, since === undefined ? undefined : result.accountData);
+  const accountData = await accountDataForSync(deps, userId, since === undefined ? undefined : result.accountData);
 
   const join: JsonObject = {};
   await Promise.all(
     Object.entries(result.join).map(async ([roomId, room]) => {
       let state = room.state;
       if (!lazy && (since === undefined || room.newlyJoined || params.fullState)) {
-        state = await addFullMembers(deps, params.userId, roomId, state, room.timeline.events, params.filter.state);
+        state = await addFullMembers(deps, userId, roomId, state, room.timeline.events, params.filter.state);
       }
       join[roomId] = {
         timeline: timelineWire({ ...room.timeline, events: project(room.timeline.events) }),
@@ -125,9 +146,9 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
     next_batch: syncToken(result.nextPos),
     account_data: { events: filtered(accountData.global, params.clientFilter?.accountData) as unknown as JsonObject[] },
     to_device: { events: (result.toDevice ?? []) as unknown as JsonObject[] },
-    presence: { events: filterBlocksAll(presenceFilter) ? [] : filtered(await visiblePresence(deps, params.userId, result.presence ?? []) as { type: string; sender: string }[], presenceFilter) },
+    presence: { events: filterBlocksAll(presenceFilter) ? [] : filtered(await visiblePresence(deps, userId, result.presence ?? []) as { type: string; sender: string }[], presenceFilter) },
     rooms: { join, invite, knock, leave },
     // One-time key counts, fallback key types and device lists of the syncing device (e2ee-keys.ts).
-    ...(await e2eeSyncFields(deps, params.userId, params.deviceId, result.deviceLists)),
+    ...(await e2eeSyncFields(deps, userId, deviceId, result.deviceLists, answer.keyCounts)),
   };
 }

@@ -26,11 +26,18 @@ export function unknownRoomId(): string {
 
 /** The user's current sync stream position, as an initial sync starts from. */
 export async function streamPosition(userId: string, deviceId: string): Promise<number> {
-  return (await userObject(userId).sync(userId, { deviceId })).nextPos;
+  return (await syncAs(userId, deviceId, {})).nextPos;
 }
 
 /** The account data types the user's sync stream recorded after `since`. */
 export async function accountDataChangesSince(userId: string, deviceId: string, since: number) {
-  const result = await userObject(userId).sync(userId, { deviceId, since, timeoutMs: 0 });
+  const result = await syncAs(userId, deviceId, { since, timeoutMs: 0 });
   return result.accountData;
+}
+
+/** The user object's sync for a device (D1 already vouched for it, as after a token lookup). */
+async function syncAs(userId: string, deviceId: string, req: { since?: number; timeoutMs?: number }) {
+  const answer = await userObject(userId).sync(userId, { deviceId }, req);
+  if (answer.refused) throw new Error("the user object refused a verified device");
+  return answer.value;
 }

@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { requireUia } from "../../services/uia";
 import { devicesDeleted } from "../../services/device-lists";
+import { sessionsRevoked } from "../../services/sessions";
 import { deleteDevicesStatements, getDevice, listDevices, renameDevice, type DeviceRow } from "../../storage/d1/devices";
 import type { AppEnv } from "../app-env";
 import { notFound } from "../errors";
@@ -60,6 +61,7 @@ export function registerDeviceRoutes(app: Hono<AppEnv>): void {
       if (!(await getDevice(db, session.userId, params.deviceId!))) throw notFound("Device not found");
       await requireUia(deps, { endpoint: `DELETE /devices/${params.deviceId}`, flows: [["m.login.password"]], userId: session.userId }, body.auth);
       await db.batch(deleteDevicesStatements(db, session.userId, [params.deviceId!]));
+      await sessionsRevoked(deps, session.userId);
       await devicesDeleted(deps, session.userId, [params.deviceId!]);
       return {};
     },
@@ -74,7 +76,10 @@ export function registerDeviceRoutes(app: Hono<AppEnv>): void {
     handler: async ({ deps, session, body }) => {
       const db = deps.env.DB;
       await requireUia(deps, { endpoint: "POST /delete_devices", flows: [["m.login.password"]], userId: session.userId }, body.auth);
-      if (body.devices.length > 0) await db.batch(deleteDevicesStatements(db, session.userId, body.devices));
+      if (body.devices.length > 0) {
+        await db.batch(deleteDevicesStatements(db, session.userId, body.devices));
+        await sessionsRevoked(deps, session.userId);
+      }
       await devicesDeleted(deps, session.userId, body.devices);
       return {};
     },

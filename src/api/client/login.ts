@@ -3,7 +3,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { passwordLogin, startDeviceSession } from "../../services/accounts";
 import { enforceRateLimit } from "../../services/rate-limit";
-import { refreshSession } from "../../services/sessions";
+import { refreshSession, sessionsRevoked } from "../../services/sessions";
 import { deleteDevicesStatements, listDevices } from "../../storage/d1/devices";
 import { devicesDeleted } from "../../services/device-lists";
 import type { AppEnv } from "../app-env";
@@ -73,6 +73,7 @@ export function registerLoginRoutes(app: Hono<AppEnv>): void {
     auth: "user",
     handler: async ({ deps, session }) => {
       await deps.env.DB.batch(deleteDevicesStatements(deps.env.DB, session.userId, [session.deviceId]));
+      await sessionsRevoked(deps, session.userId);
       await devicesDeleted(deps, session.userId, [session.deviceId]);
       return {};
     },
@@ -91,6 +92,7 @@ export function registerLoginRoutes(app: Hono<AppEnv>): void {
         db.prepare("DELETE FROM access_tokens WHERE user_id = ?").bind(session.userId),
         db.prepare("DELETE FROM refresh_tokens WHERE user_id = ?").bind(session.userId),
       ]);
+      await sessionsRevoked(deps, session.userId);
       await devicesDeleted(deps, session.userId, devices);
       return {};
     },

@@ -107,13 +107,12 @@ export function registerSlidingSyncRoutes(app: Hono<AppEnv>): void {
   route(app, {
     method: "POST",
     paths: [SLIDING_SYNC_PATH],
-    auth: "user",
+    auth: "user-object",
     body,
     query,
-    handler: async ({ deps, session, body: b, query: q }) => {
+    handler: async ({ deps, session: auth, body: b, query: q }) => {
       const ext = b.extensions ?? {};
       const input: SlidingSyncInput = {
-        deviceId: session.deviceId,
         connId: b.conn_id ?? "",
         pos: parsePos(q.pos),
         timeoutMs: q.timeout,
@@ -127,7 +126,7 @@ export function registerSlidingSyncRoutes(app: Hono<AppEnv>): void {
           typing: enabledScope(ext.typing),
         },
       };
-      const response = await slidingSync(deps, session.userId, input, q.set_presence);
+      const response = await slidingSync(deps, auth, input, q.set_presence);
       return b.txn_id !== undefined ? { txn_id: b.txn_id, ...response } : response;
     },
   });

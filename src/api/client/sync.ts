@@ -18,7 +18,7 @@ export function registerSyncRoutes(app: Hono<AppEnv>): void {
   route(app, {
     method: "GET",
     paths: clientPaths("/sync"),
-    auth: "user",
+    auth: "user-object",
     query: z.object({
       since: z.string().optional(),
       timeout: z.coerce.number().int().min(0).default(0),
@@ -26,11 +26,10 @@ export function registerSyncRoutes(app: Hono<AppEnv>): void {
       set_presence: z.enum(["online", "offline", "unavailable"]).optional(),
       filter: z.string().optional(),
     }),
-    handler: async ({ deps, session, query }) => {
-      const filter = await resolveFilter(deps, session.userId, query.filter);
+    handler: async ({ deps, session: auth, query }) => {
+      const filter = await resolveFilter(deps, auth.userId, query.filter);
       return sync(deps, {
-        userId: session.userId,
-        deviceId: session.deviceId,
+        auth,
         since: query.since,
         timeoutMs: query.timeout,
         fullState: query.full_state === "true",

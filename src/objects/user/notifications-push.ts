@@ -12,33 +12,12 @@ import { badgeNotificationBody, eventNotificationBody, postToGateway } from "../
 import { getPushRuleset } from "../../services/push-rules";
 import { getPushers, removeRejectedPushkeys, type Pusher } from "../../services/pushers";
 import type { Sql } from "../sql";
+import { Cached } from "./d1-cache";
 import type { Notified, NotificationBook } from "./notifications";
 import { PUSH_RETRY_INITIAL_MS, PushOutbox, type OutboxItem, type OutboxRow } from "./notifications-outbox";
 
 /** Queue rows sent per pass. */
 const SEND_BATCH = 100;
-
-/** A value read from D1, cached until its owner says it changed. */
-class Cached<T> {
-  private value: T | undefined;
-  private generation = 0;
-
-  constructor(private readonly load: () => Promise<T>) {}
-
-  /** A change announced while a read is in flight makes that read's result stale: it is not kept. */
-  async get(): Promise<T> {
-    if (this.value !== undefined) return this.value;
-    const generation = this.generation;
-    const value = await this.load();
-    if (generation === this.generation) this.value = value;
-    return value;
-  }
-
-  invalidate(): void {
-    this.value = undefined;
-    this.generation += 1;
-  }
-}
 
 const pusherKey = (appId: string, pushkey: string) => `${appId}\n${pushkey}`;
 

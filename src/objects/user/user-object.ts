@@ -25,6 +25,16 @@ import { directRooms } from "../../services/sliding-sync/sliding-sync";
 import { recordDeliveredBumps } from "./sliding-sync-lists";
 import { SlidingSyncStore } from "./sliding-sync-store";
 import type { SlidingSyncOutcome, SlidingSyncRequest } from "./sliding-sync-types";
+import { CachedMap } from "./d1-cache";
+import { SESSION_MAX_AGE_MS, SessionCache } from "./sessions";
+import { sessionRow } from "../../services/sessions";
+import { deviceKeyCounts, type DeviceKeyCounts } from "../../services/e2ee-keys";
+
+/** Who is syncing: a device D1 verified for this very request, or a token for this object to check (sessions.ts). */
+export type SyncCaller = { deviceId: string } | { tokenHash: string };
+
+/** A sync answer, or the caller's token refused (the Worker then asks D1, which says why). */
+export type CheckedSync<T> = { refused: true } | { refused: false; deviceId: string; keyCounts?: DeviceKeyCounts; value: T };
 
 export class UserDurableObject extends DurableObject<Env> {
   private readonly store: UserStore;
@@ -34,6 +44,8 @@ export class UserDurableObject extends DurableObject<Env> {
   private readonly slidingStore: SlidingSyncStore;
   private directRooms: AccountDataCache | undefined;
   private ignoredList: AccountDataCache | undefined;
+  private sessions: SessionCache | undefined;
+  private readonly keyCounts = new CachedMap<string, DeviceKeyCounts>(SESSION_MAX_AGE_MS);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -100,26 +112,68 @@ export class UserDurableObject extends DurableObject<Env> {
     await this.push.send();
   }
 
-  /** `setPresence` is /sync's `set_presence`: absent marks the user online (spec: GET /sync). */
-  async sync(userId: string, req: SyncRequest, setPresence?: PresenceState): Promise<UserSyncResult> {
+  /**
+   * `setPresence` is /sync's `set_presence`: absent marks the user online (spec: GET /sync). The
+   * caller's token is checked here first (sessions.ts); the device's key counts are read after
+   * the long-poll, so they are as fresh as the rest of the answer.
+   */
+  async sync(userId: string, caller: SyncCaller, req: Omit<SyncRequest, "deviceId">, setPresence?: PresenceState): Promise<CheckedSync<UserSyncResult>> {
+    const deviceId = await this.deviceOf(userId, caller);
+    if (deviceId === undefined) return { refused: true };
     const ignored = await this.ignored(userId);
     this.pushPresence(this.engineFor(userId).applyPresence({ kind: "sync", setPresence }));
-    return this.engineFor(userId).sync({ ...req, ignoredUsers: ignored });
+    const value = await this.engineFor(userId).sync({ ...req, deviceId, ignoredUsers: ignored });
+    return { refused: false, deviceId, keyCounts: await this.keyCountsOf(userId, deviceId), value };
+  }
+
+  // Sessions and key counts, copied from D1 until the services that change them say so (sessions.ts).
+
+  private deviceOf(userId: string, caller: SyncCaller): Promise<string | undefined> {
+    if ("deviceId" in caller) return Promise.resolve(caller.deviceId);
+    this.sessions ??= new SessionCache((hash) => sessionRow(this.deps(), hash), () => Date.now());
+    return this.sessions.deviceOf(userId, caller.tokenHash);
+  }
+
+  private async keyCountsOf(userId: string, deviceId: string): Promise<DeviceKeyCounts> {
+    return (await this.keyCounts.get(deviceId, () => deviceKeyCounts(this.deps(), userId, deviceId)))!;
+  }
+
+  /** Some of the user's tokens or devices were revoked in D1 (services/sessions.ts `sessionsRevoked`). */
+  forgetSessions(_userId: string): void {
+    this.sessions?.forget();
+    // A device id can come back after its keys were deleted with it.
+    this.keyCounts.invalidate();
+  }
+
+  /** One-time or fallback keys of the user's devices were uploaded or claimed (services/e2ee-keys.ts). */
+  forgetKeyCounts(_userId: string): void {
+    this.keyCounts.invalidate();
+  }
+
+  private deps() {
+    return makeDeps(this.env, getConfig(this.env));
   }
 
   /** Whom the user ignores (ignored-users.ts), cached until their `m.ignored_user_list` changes. */
   private async ignored(userId: string): Promise<ReadonlySet<string>> {
-    this.ignoredList ??= new AccountDataCache(() => ignoredUsers(makeDeps(this.env, getConfig(this.env)), userId));
+    this.ignoredList ??= new AccountDataCache(() => ignoredUsers(this.deps(), userId));
     return new Set(await this.ignoredList.get());
   }
 
   /**
-   * Simplified sliding sync (sliding-sync.ts, docs/design/sliding-sync.md); `set_presence` as
-   * for /sync. Writers above wake its long-polls.
+   * Simplified sliding sync (sliding-sync.ts, docs/design/sliding-sync.md); the caller and
+   * `set_presence` as for /sync. Writers above wake its long-polls.
    */
-  async slidingSync(userId: string, req: Omit<SlidingSyncRequest, "dmRooms">, setPresence?: PresenceState): Promise<SlidingSyncOutcome> {
+  async slidingSync(
+    userId: string,
+    caller: SyncCaller,
+    req: Omit<SlidingSyncRequest, "dmRooms" | "deviceId">,
+    setPresence?: PresenceState,
+  ): Promise<CheckedSync<SlidingSyncOutcome>> {
+    const deviceId = await this.deviceOf(userId, caller);
+    if (deviceId === undefined) return { refused: true };
     const engine = this.engineFor(userId);
-    this.directRooms ??= new AccountDataCache(() => directRooms(makeDeps(this.env, getConfig(this.env)), userId));
+    this.directRooms ??= new AccountDataCache(() => directRooms(this.deps(), userId));
     const [dmRooms, ignored] = await Promise.all([this.directRooms.get(), this.ignored(userId)]);
     this.pushPresence(engine.applyPresence({ kind: "sync", setPresence }));
     this.sliding ??= new SlidingSyncEngine(this.store, userId, () => Date.now(), {
@@ -127,7 +181,9 @@ export class UserDurableObject extends DurableObject<Env> {
       unread: (roomId) => engine.notifications.counts(roomId, false).room,
       toDevice: () => engine.toDevice,
     });
-    return this.sliding.sync({ ...req, dmRooms, ignoredUsers: ignored });
+    const value = await this.sliding.sync({ ...req, deviceId, dmRooms, ignoredUsers: ignored });
+    const keyCounts = req.extensions.e2ee ? await this.keyCountsOf(userId, deviceId) : undefined;
+    return { refused: false, deviceId, keyCounts, value };
   }
 
   /** Device-list news between two sync positions, for GET /keys/changes (device-lists.ts). */
@@ -179,6 +235,6 @@ export class UserDurableObject extends DurableObject<Env> {
   /** Pushes a change of the user's presence to those sharing a room with them, off the caller's path. */
   private pushPresence(update: PresenceUpdate | undefined): void {
     if (!update) return;
-    this.ctx.waitUntil(fanOutPresence(makeDeps(this.env, getConfig(this.env)), update));
+    this.ctx.waitUntil(fanOutPresence(this.deps(), update));
   }
 }

@@ -16,13 +16,15 @@ import { getAccountData, GLOBAL_ROOM } from "../../storage/d1/account-data";
 import { accountDataForSync, type AccountDataEvent, type SyncAccountData } from "../account-data";
 import type { Deps } from "../deps";
 import { e2eeSyncFields } from "../e2ee-keys";
+import type { UserObjectAuth } from "../sessions";
+import { checkedUserCall } from "../sync";
 import { roomStub } from "../rooms";
 import { roomWire } from "./wire";
 
 /** Longest long-poll held, as for /sync. */
 export const MAX_TIMEOUT_MS = 120_000;
 
-export type SlidingSyncInput = Omit<SlidingSyncRequest, "dmRooms">;
+export type SlidingSyncInput = Omit<SlidingSyncRequest, "dmRooms" | "deviceId">;
 
 function userStub(deps: Deps, userId: string) {
   return typedStub<UserDurableObject, "slidingSync">(deps.env.USERS.getByName(userId));
@@ -75,9 +77,11 @@ async function accountDataWire(deps: Deps, userId: string, pick: NonNullable<Sli
   return { global: keep(data.global, pick.global) as unknown as JsonObject[], rooms };
 }
 
-export async function slidingSync(deps: Deps, userId: string, input: SlidingSyncInput, setPresence?: PresenceState): Promise<JsonObject> {
+/** `auth`: the caller's token, checked by the user object (services/sessions.ts). */
+export async function slidingSync(deps: Deps, auth: UserObjectAuth, input: SlidingSyncInput, setPresence?: PresenceState): Promise<JsonObject> {
   const request: SlidingSyncInput = { ...input, timeoutMs: Math.min(Math.max(0, input.timeoutMs), MAX_TIMEOUT_MS) };
-  const outcome = await userStub(deps, userId).slidingSync(userId, request, setPresence);
+  const answer = await checkedUserCall(deps, auth, (userId, caller) => userStub(deps, userId).slidingSync(userId, caller, request, setPresence));
+  const { userId, deviceId, value: outcome } = answer;
   // MSC4186: an unknown or expired `pos` is 400 M_UNKNOWN_POS; the client starts a new connection.
   if (!outcome.ok) throw new MatrixError("M_UNKNOWN_POS", "Unknown or expired position; start again without pos", {}, 400);
   const result = outcome.value;
@@ -90,7 +94,7 @@ export async function slidingSync(deps: Deps, userId: string, input: SlidingSync
         .map(([roomId, room]) => addMembers(deps, userId, roomId, room)),
     ),
     ext.accountData ? accountDataWire(deps, userId, ext.accountData) : undefined,
-    ext.e2ee ? e2eeSyncFields(deps, userId, input.deviceId, ext.e2ee.deviceLists) : undefined,
+    ext.e2ee ? e2eeSyncFields(deps, userId, deviceId, ext.e2ee.deviceLists, answer.keyCounts) : undefined,
   ]);
 
   const rooms: JsonObject = {};
