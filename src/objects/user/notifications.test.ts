@@ -50,6 +50,44 @@ function room(deliver: (events: ClientEvent[]) => unknown) {
 }
 
 describe("user object: notification counts", () => {
+  it("the counts kept between syncs always equal a fresh count (new messages, threads, receipts, a rolled-back delivery)", () => {
+    const { sql, e, deliver, streamNow } = setup();
+    room(deliver);
+    const fresh = (threaded: boolean) => new SyncEngine(new UserStore(sql), ME, () => 0).notifications.counts(ROOM, threaded);
+    const same = () => {
+      for (const threaded of [false, true]) expect(e.notifications.counts(ROOM, threaded)).toEqual(fresh(threaded));
+    };
+    same();
+    const root = msg("root");
+    deliver([root, msg("Mimi?")]);
+    same();
+    deliver([inThread(root.event_id, "in thread"), msg("more")]);
+    same();
+    e.deliverEphemeral({ kind: "receipts", roomId: ROOM, receipts: [receipt("$r1", 1, streamNow() - 1, root.event_id)] });
+    same();
+    deliver([inThread(root.event_id, "after the thread receipt"), msg("after")]);
+    same();
+    e.deliverEphemeral({ kind: "receipts", roomId: ROOM, receipts: [receipt("$r2", 2, streamNow() - 1)] });
+    deliver([msg("last")]);
+    same();
+    // A receipt can arrive before the event it names (read on another device): that event is read.
+    e.deliverEphemeral({ kind: "receipts", roomId: ROOM, receipts: [receipt("$r3", 3, streamNow() + 1)] });
+    same();
+    deliver([msg("read before it arrived")]);
+    same();
+    // A delivery whose transaction fails after recording a notification leaves no trace in the counts.
+    const before = e.notifications.counts(ROOM, false);
+    const store = (e as unknown as { store: UserStore }).store;
+    const upsert = store.upsertRoom.bind(store);
+    store.upsertRoom = () => {
+      throw new Error("disk full");
+    };
+    expect(() => deliver([msg("lost")])).toThrow("disk full");
+    store.upsertRoom = upsert;
+    expect(e.notifications.counts(ROOM, false)).toEqual(before);
+    same();
+  });
+
   it("counts others' messages, highlights mentions, and never the user's own events", () => {
     const { e, deliver } = setup();
     room(deliver);

@@ -74,8 +74,15 @@ const UNREAD = "n.room_stream > MAX(COALESCE(t.stream, 0), COALESCE(u.stream, 0)
 
 const zero = (): NotificationCounts => ({ notification_count: 0, highlight_count: 0 });
 
+/** A room's unread counts per thread and the user's receipts in it (NotificationBook `unreadOf`). */
+interface RoomUnread {
+  byThread: Map<string, NotificationCounts>;
+  receipts: Map<string, number>;
+}
+
 export class NotificationBook {
   private readonly sql: Sql;
+  private readonly unread = new Map<string, RoomUnread>();
 
   constructor(
     private readonly store: UserStore,
@@ -139,10 +146,11 @@ export class NotificationBook {
     // Only `notify` makes a notification (spec: § Actions); a tweak alone does nothing.
     if (!outcome?.notify) return undefined;
     const threadId = this.threadOf(roomId, event);
-    const before = first<{ n: number }>(this.sql, "SELECT COUNT(*) AS n FROM notifications WHERE room_id = ? AND room_stream = ?", roomId, roomStream)!.n;
-    if (before > 0) return undefined;
-    this.sql.run(
-      "INSERT INTO notifications (room_id, room_stream, event_id, thread_id, highlight, actions, event, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    // A repeated delivery finds its row already there (one per room stream position).
+    const inserted = first<{ seq: number }>(
+      this.sql,
+      `INSERT INTO notifications (room_id, room_stream, event_id, thread_id, highlight, actions, event, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (room_id, room_stream) DO NOTHING RETURNING seq`,
       roomId,
       roomStream,
       event.event_id,
@@ -152,8 +160,9 @@ export class NotificationBook {
       JSON.stringify(event),
       this.now(),
     );
-    const seq = first<{ id: number }>(this.sql, "SELECT last_insert_rowid() AS id")!.id;
-    if (seq % TRIM_EVERY === 0) this.trim(seq);
+    if (!inserted) return undefined;
+    this.countNew(roomId, threadId, roomStream, outcome.highlight);
+    if (inserted.seq % TRIM_EVERY === 0) this.trim(inserted.seq);
     return { roomId, event, outcome, threadId };
   }
 
@@ -162,6 +171,7 @@ export class NotificationBook {
    * the newest NOTIFICATIONS_KEEP go, and anything older than the newest NOTIFICATIONS_MAX.
    */
   private trim(newest: number): void {
+    this.unread.clear();
     this.sql.run(
       `DELETE FROM notifications WHERE seq IN (
          SELECT n.seq FROM notifications n ${RECEIPT_JOINS}
@@ -199,6 +209,7 @@ export class NotificationBook {
       );
       moved = true;
     }
+    if (moved) this.unread.delete(roomId);
     return moved;
   }
 
@@ -207,19 +218,54 @@ export class NotificationBook {
    * `room` is the main timeline's and `threads` each thread's; without, `room` covers them all.
    */
   counts(roomId: string, threaded: boolean): RoomNotificationCounts {
+    const held = this.unreadOf(roomId);
+    const out: RoomNotificationCounts = { room: zero() };
+    if (threaded) out.threads = {};
+    for (const [threadId, counts] of held.byThread) {
+      const into = !threaded || threadId === MAIN_THREAD ? out.room : (out.threads![threadId] = zero());
+      into.notification_count += counts.notification_count;
+      into.highlight_count += counts.highlight_count;
+    }
+    return out;
+  }
+
+  /**
+   * A room's unread counts per thread, with the receipts they were counted against. Every sync
+   * of the room reads them, so they are kept: counted by SQL once, then moved by each new
+   * notification (`countNew`), and counted again after the user's receipt moves (`takeReceipts`),
+   * a trim, or a delivery that rolled back (`forgetCounts`).
+   */
+  private unreadOf(roomId: string): RoomUnread {
+    let held = this.unread.get(roomId);
+    if (held) return held;
     const rows = this.sql.all<{ thread_id: string; notify: number; highlight: number }>(
       `SELECT n.thread_id, COUNT(*) AS notify, SUM(n.highlight) AS highlight FROM notifications n ${RECEIPT_JOINS}
        WHERE n.room_id = ? AND ${UNREAD} GROUP BY n.thread_id`,
       roomId,
     );
-    const out: RoomNotificationCounts = { room: zero() };
-    if (threaded) out.threads = {};
-    for (const row of rows) {
-      const into = !threaded || row.thread_id === MAIN_THREAD ? out.room : (out.threads![row.thread_id] = zero());
-      into.notification_count += row.notify;
-      into.highlight_count += row.highlight;
-    }
-    return out;
+    const receipts = this.sql.all<{ thread_id: string; stream: number }>("SELECT thread_id, stream FROM notification_receipts WHERE room_id = ?", roomId);
+    held = {
+      byThread: new Map(rows.map((r) => [r.thread_id, { notification_count: r.notify, highlight_count: r.highlight }])),
+      receipts: new Map(receipts.map((r) => [r.thread_id, r.stream])),
+    };
+    this.unread.set(roomId, held);
+    return held;
+  }
+
+  /** A notification was recorded: the kept counts move if the user's receipts don't cover it (UNREAD). */
+  private countNew(roomId: string, threadId: string, roomStream: number, highlight: boolean): void {
+    const held = this.unread.get(roomId);
+    if (!held) return;
+    if (roomStream <= Math.max(held.receipts.get(threadId) ?? 0, held.receipts.get("") ?? 0)) return;
+    const counts = held.byThread.get(threadId) ?? zero();
+    counts.notification_count += 1;
+    if (highlight) counts.highlight_count += 1;
+    held.byThread.set(threadId, counts);
+  }
+
+  /** The transaction that recorded notifications rolled back: the kept counts may include them. */
+  forgetCounts(): void {
+    this.unread.clear();
   }
 
   /**

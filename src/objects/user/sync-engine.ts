@@ -115,7 +115,16 @@ export class SyncEngine {
     const store = this.store;
     let changed = false;
     const notified: Notified[] = [];
-    store.sql.transaction(() => {
+    // Counts the notification book moved inside a transaction that rolls back go with it.
+    const inTransaction = <T>(fn: () => T): T => {
+      try {
+        return store.sql.transaction(fn);
+      } catch (err) {
+        this.notifications.forgetCounts();
+        throw err;
+      }
+    };
+    inTransaction(() => {
       const existing = store.getRoom(d.roomId);
       let roomPos = existing?.room_pos ?? 0;
       let membership = existing?.membership ?? "leave";
