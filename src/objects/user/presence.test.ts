@@ -86,8 +86,10 @@ describe("a user's own presence", () => {
     expect(e.applyPresence({ kind: "set", presence: "online", statusMsg: null })).toBeUndefined();
     expect(e.applyPresence({ kind: "set", presence: "online", statusMsg: "busy" })).toMatchObject({ seq: 2, statusMsg: "busy" });
     clock.t += PRESENCE_REFRESH_MS;
-    expect(e.applyPresence({ kind: "sync" })).toMatchObject({ seq: 3, presence: "online", lastActiveTs: clock.t, statusMsg: "busy" });
+    expect(e.applyPresence({ kind: "sync" })).toEqual({ userId: ALICE, seq: 3, presence: "online", lastActiveTs: clock.t, statusMsg: "busy", refresh: true });
     expect(e.applyPresence({ kind: "sync" })).toBeUndefined();
+    // A change is not a refresh.
+    expect(e.applyPresence({ kind: "sync", setPresence: "unavailable" })?.refresh).toBeUndefined();
   });
 });
 
@@ -128,6 +130,20 @@ describe("presence in /sync", () => {
     setTimeout(() => bob.receivePresence(update(1, "online", clock.t)), 50);
     const result = await poll;
     expect(Date.now() - started).toBeLessThan(2000);
+    expect(result.presence?.map((p) => p.sender)).toEqual([ALICE]);
+  });
+
+  it("a refresh (only last-active moved) doesn't wake a waiting sync, and goes out with its answer", async () => {
+    const sql = nodeSql();
+    migrate(sql);
+    const bob = new SyncEngine(new UserStore(sql), BOB, () => Date.now());
+    bob.receivePresence(update(1, "online", Date.now()));
+    const first = await bob.sync({ deviceId: "B" });
+    const started = Date.now();
+    const poll = bob.sync({ deviceId: "B", since: first.nextPos, timeoutMs: 600 });
+    setTimeout(() => bob.receivePresence({ ...update(2, "online", Date.now()), refresh: true }), 50);
+    const result = await poll;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
     expect(result.presence?.map((p) => p.sender)).toEqual([ALICE]);
   });
 });

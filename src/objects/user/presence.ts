@@ -33,6 +33,14 @@ export interface PresenceUpdate {
   lastActiveTs: number | null;
   /** Grows with each push from the owner, so a late, older push never overwrites a newer one. */
   seq: number;
+  /**
+   * Only the last-active time moved (the periodic push of an online user). Receivers record it
+   * without waking their long-polls: it goes out with their next response, at most one poll
+   * timeout later, long before anyone would read the user as idle. Every user sharing a room
+   * would otherwise answer a poll at once, each PRESENCE_REFRESH_MS, for nothing they show.
+   * Synapse likewise notifies only for changes clients display.
+   */
+  refresh?: boolean;
 }
 
 /** A change to the user's own presence. */
@@ -146,7 +154,8 @@ export class PresenceBook {
       seq,
     );
     this.ownRow = { presence, status_msg: statusMsg, last_active_ts: lastActive, pushed_ts: pushedTs, seq };
-    return push ? { userId: this.userId, presence, statusMsg, lastActiveTs: lastActive, seq } : undefined;
+    if (!push) return undefined;
+    return { userId: this.userId, presence, statusMsg, lastActiveTs: lastActive, seq, ...(changed ? {} : { refresh: true }) };
   }
 
   /** Takes another user's (or this user's own) pushed state; false when it is not newer than the copy held. */

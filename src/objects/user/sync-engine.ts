@@ -440,9 +440,9 @@ export class SyncEngine {
     return update;
   }
 
-  /** Takes a user's pushed presence; wakes waiting syncs when it is newer than the copy held. */
+  /** Takes a user's pushed presence; wakes waiting syncs when it is newer than the copy held, unless it is only a refresh. */
   receivePresence(update: PresenceUpdate): void {
-    if (this.presence.receive(update)) this.wake();
+    if (this.presence.receive(update) && !update.refresh) this.wake();
   }
 
   /** News for a sync from `since`: a stream row (other than another device's to-device stamp), or to-device messages for this device. */
