@@ -58,11 +58,19 @@ export async function fanOutPresence(deps: Deps, update: PresenceUpdate): Promis
   }
 }
 
-/** The presence events of a sync that the user may see: their own, and those of users still sharing a joined room. */
-export async function visiblePresence(deps: Deps, userId: string, events: PresenceEvent[]): Promise<JsonObject[]> {
-  const others = [...new Set(events.map((e) => e.sender).filter((s) => s !== userId))];
-  const sharing = await joinedRoomSharers(deps.env.DB, userId, others);
-  return events
-    .filter((e) => e.sender === userId || sharing.has(e.sender))
-    .map((e) => ({ type: "m.presence", sender: e.sender, content: e.content }));
+/**
+ * The presence events of a sync that the user may see: their own, and those of users still sharing
+ * a joined room. An initial sync shows the latest state held of each peer, however old, so it is
+ * checked against the D1 membership index; an incremental sync shows only pushes that arrived
+ * after `since`, each sent to users who shared a room when it was pushed (fanOutPresence, after
+ * the leave had updated the index), so it needs no D1 read on each long-poll.
+ */
+export async function visiblePresence(deps: Deps, userId: string, events: PresenceEvent[], initial: boolean): Promise<JsonObject[]> {
+  let shown = events;
+  if (initial) {
+    const others = [...new Set(events.map((e) => e.sender).filter((s) => s !== userId))];
+    const sharing = await joinedRoomSharers(deps.env.DB, userId, others);
+    shown = events.filter((e) => e.sender === userId || sharing.has(e.sender));
+  }
+  return shown.map((e) => ({ type: "m.presence", sender: e.sender, content: e.content }));
 }

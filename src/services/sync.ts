@@ -146,7 +146,7 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
     next_batch: syncToken(result.nextPos),
     account_data: { events: filtered(accountData.global, params.clientFilter?.accountData) as unknown as JsonObject[] },
     to_device: { events: (result.toDevice ?? []) as unknown as JsonObject[] },
-    presence: { events: filterBlocksAll(presenceFilter) ? [] : filtered(await visiblePresence(deps, userId, result.presence ?? []) as { type: string; sender: string }[], presenceFilter) },
+    presence: { events: filterBlocksAll(presenceFilter) ? [] : filtered(await visiblePresence(deps, userId, result.presence ?? [], since === undefined) as { type: string; sender: string }[], presenceFilter) },
     rooms: { join, invite, knock, leave },
     // One-time key counts, fallback key types and device lists of the syncing device (e2ee-keys.ts).
     ...(await e2eeSyncFields(deps, userId, deviceId, result.deviceLists, answer.keyCounts)),
