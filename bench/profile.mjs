@@ -175,6 +175,11 @@ try {
   const wall = (performance.now() - t0) / N;
   const cpu = cpuDelta(before, cpuSnapshot(server.pid, server.port));
   const { result } = await dt.call("Profiler.stop");
+  // The isolate's JS heap beside the Worker process's RSS: what Stratus holds vs what the runtime does.
+  const heap = (await dt.call("Runtime.getHeapUsage")).result;
+  const { worker } = serverProcesses(server.pid, server.port);
+  const rss = worker ? Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${worker.pid}/status`, "utf8"))?.[1] ?? 0) / 1024 : NaN;
+  console.log(`Worker isolate JS heap ${(heap.usedSize / 2 ** 20).toFixed(1)} MB used of ${(heap.totalSize / 2 ** 20).toFixed(1)} MB; Worker process RSS ${rss.toFixed(0)} MB`);
   dt.close();
   if (pollers.length) {
     polling = false;
