@@ -10,7 +10,7 @@
  *   REGISTRATION_MODE  open | token | closed (default open, for local use)
  *   REGISTRATION_SHARED_SECRET  enables /_synapse/admin/v1/register (default: a secret kept in STATE_DIR)
  *   RATE_LIMITS, RATE_LIMIT_*, LOG_LEVEL, REGISTRATION_TOKEN, ACCESS_TOKEN_LIFETIME_MS, MAX_REQUEST_BYTES,
- *   DEFAULT_ROOM_VERSION, EXCLUSIVE_USER_NAMESPACES, MEDIA_*, THUMBNAIL_*, URL_PREVIEW_*  passed to the Worker
+ *   DEFAULT_ROOM_VERSION, EXCLUSIVE_USER_NAMESPACES, MEDIA_*, THUMBNAIL_*, URL_PREVIEW_*, PUSH_GATEWAY_*  passed to the Worker
  *   BENCH_ROUTES=on  enables the benchmark floor route (npm run bench only; off by default)
  *   X_LOCAL_OBSERVABILITY=true  turns wrangler's local request tracing back on (off by default here:
  *               it costs ~4 ms of Worker CPU per message sent and keeps every trace under STATE_DIR;
@@ -56,7 +56,7 @@ const vars = {
 };
 // The Worker variables of README's second table (src/env.ts) pass through when set, so a local
 // server can be configured like a deployed one.
-const WORKER_VARS = /^(RATE_LIMITS|RATE_LIMIT_[A-Z_]+|LOG_LEVEL|REGISTRATION_TOKEN|ACCESS_TOKEN_LIFETIME_MS|BENCH_ROUTES|MAX_REQUEST_BYTES|DEFAULT_ROOM_VERSION|EXCLUSIVE_USER_NAMESPACES|MEDIA_[A-Z_]+|THUMBNAIL_[A-Z_]+|URL_PREVIEW_[A-Z_]+)$/;
+const WORKER_VARS = /^(RATE_LIMITS|RATE_LIMIT_[A-Z_]+|LOG_LEVEL|REGISTRATION_TOKEN|ACCESS_TOKEN_LIFETIME_MS|BENCH_ROUTES|MAX_REQUEST_BYTES|DEFAULT_ROOM_VERSION|EXCLUSIVE_USER_NAMESPACES|MEDIA_[A-Z_]+|THUMBNAIL_[A-Z_]+|URL_PREVIEW_[A-Z_]+|PUSH_GATEWAY_[A-Z_]+)$/;
 for (const [key, value] of Object.entries(process.env)) {
   if (WORKER_VARS.test(key) && value !== undefined) vars[key] = value;
 }

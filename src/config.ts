@@ -59,6 +59,12 @@ export interface Config {
   thumbnails: ThumbnailConfig;
   /** GET /preview_url (docs/design/media.md § Thumbnails and previews). */
   urlPreview: UrlPreviewConfig;
+  /**
+   * Which push gateways pushers may name: the public internet only unless allowed, as Synapse's
+   * `ip_range_blacklist` does for push (a pusher would otherwise make the server POST into its
+   * own network).
+   */
+  pushGatewayPolicy: UrlPolicy;
 }
 
 export interface ThumbnailConfig {
@@ -131,15 +137,20 @@ function parseThumbnailConfig(env: Env): ThumbnailConfig {
   };
 }
 
+/** An address policy from a pair of ALLOW/DENY variables (src/matrix/media/url-policy.ts). */
+function parseAddressPolicy(allowValue: string | undefined, denyValue: string | undefined, prefix: string): UrlPolicy {
+  const allow = parsePolicyList(allowValue);
+  if ("invalid" in allow) throw new ConfigError(`${prefix}_ALLOW has an entry that is neither an IP range nor a host name: ${allow.invalid}`);
+  const deny = parsePolicyList(denyValue);
+  if ("invalid" in deny) throw new ConfigError(`${prefix}_DENY has an entry that is neither an IP range nor a host name: ${deny.invalid}`);
+  return { allowRanges: allow.ranges, allowHosts: allow.hosts, denyRanges: deny.ranges, denyHosts: deny.hosts };
+}
+
 function parseUrlPreviewConfig(env: Env): UrlPreviewConfig {
-  const allow = parsePolicyList(env.URL_PREVIEW_ALLOW);
-  if ("invalid" in allow) throw new ConfigError(`URL_PREVIEW_ALLOW has an entry that is neither an IP range nor a host name: ${allow.invalid}`);
-  const deny = parsePolicyList(env.URL_PREVIEW_DENY);
-  if ("invalid" in deny) throw new ConfigError(`URL_PREVIEW_DENY has an entry that is neither an IP range nor a host name: ${deny.invalid}`);
   return {
     // Off like Synapse: previews make the server fetch what users paste (docs/design/media.md).
     enabled: parseOnOff(env.URL_PREVIEW_ENABLED, false, "URL_PREVIEW_ENABLED"),
-    policy: { allowRanges: allow.ranges, allowHosts: allow.hosts, denyRanges: deny.ranges, denyHosts: deny.hosts },
+    policy: parseAddressPolicy(env.URL_PREVIEW_ALLOW, env.URL_PREVIEW_DENY, "URL_PREVIEW"),
     // Synapse's max_spider_size.
     maxBytes: parsePositiveInt(env.URL_PREVIEW_MAX_BYTES, 10 * 1024 * 1024, "URL_PREVIEW_MAX_BYTES"),
     timeoutMs: parsePositiveInt(env.URL_PREVIEW_TIMEOUT_MS, 10_000, "URL_PREVIEW_TIMEOUT_MS"),
@@ -205,6 +216,7 @@ export function readConfig(env: Env): Config {
     },
     thumbnails: parseThumbnailConfig(env),
     urlPreview: parseUrlPreviewConfig(env),
+    pushGatewayPolicy: parseAddressPolicy(env.PUSH_GATEWAY_ALLOW, env.PUSH_GATEWAY_DENY, "PUSH_GATEWAY"),
   };
 }
 

@@ -56,6 +56,9 @@ export interface Env {
   URL_PREVIEW_ENABLED?: string;
   /** IP ranges and host names previews may reach although they are not public, e.g. "127.0.0.0/8,localhost". */
   URL_PREVIEW_ALLOW?: string;
+  /** Push gateways: non-public addresses and names pushers may reach anyway; and ones they never reach. */
+  PUSH_GATEWAY_ALLOW?: string;
+  PUSH_GATEWAY_DENY?: string;
   /** IP ranges and host names (`*.example.com`) previews never reach, on top of the non-public ones. */
   URL_PREVIEW_DENY?: string;
   /** Most bytes read from a previewed page or image (default 10 MiB). */

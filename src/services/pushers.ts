@@ -9,6 +9,7 @@ import type { UserDurableObject } from "../objects/user/user-object";
 import { typedStub } from "../objects/rpc";
 import { deletePusher, listPushers, upsertPusher, type PusherRow } from "../storage/d1/pushers";
 import type { Deps } from "./deps";
+import { checkOutboundUrl, type UrlPolicy } from "../matrix/media/url-policy";
 
 /** The one path a push gateway answers notifications on (spec: Push Gateway API; POST /pushers/set, `data.url`). */
 export const PUSH_NOTIFY_PATH = "/_matrix/push/v1/notify";
@@ -76,7 +77,7 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * `data.url` of an http pusher: "MUST be an HTTPS URL with a path of /_matrix/push/v1/notify".
  * Plain http is accepted for a gateway on the loopback interface only, for development and tests.
  */
-function checkGatewayUrl(url: unknown): string {
+function checkGatewayUrl(url: unknown, policy: UrlPolicy): string {
   if (url === undefined) throw missing(["data.url"]);
   if (typeof url !== "string") throw new MatrixError("M_INVALID_PARAM", "data.url must be a string");
   let parsed: URL;
@@ -88,6 +89,11 @@ function checkGatewayUrl(url: unknown): string {
   if (parsed.pathname !== PUSH_NOTIFY_PATH) throw new MatrixError("M_INVALID_PARAM", `data.url must have the path ${PUSH_NOTIFY_PATH}`);
   const secure = parsed.protocol === "https:" || (parsed.protocol === "http:" && LOOPBACK_HOSTS.has(parsed.hostname));
   if (!secure) throw new MatrixError("M_INVALID_PARAM", "data.url must be an https URL");
+  // The public internet only, unless PUSH_GATEWAY_ALLOW allows an address or name; checked again
+  // before each request (objects/user/notifications-push.ts), so a narrowed policy also applies
+  // to pushers set before it.
+  const verdict = checkOutboundUrl(url, policy);
+  if (!verdict.ok) throw new MatrixError("M_INVALID_PARAM", `data.url can't be used: ${verdict.reason}`);
   return url;
 }
 
@@ -120,7 +126,7 @@ export async function setPusher(deps: Deps, userId: string, deviceId: string | u
   const data = req.data!;
   switch (req.kind) {
     case "http":
-      checkGatewayUrl(data.url);
+      checkGatewayUrl(data.url, deps.config.pushGatewayPolicy);
       if (data.format !== undefined && data.format !== "event_id_only") throw new MatrixError("M_INVALID_PARAM", 'data.format must be "event_id_only" when given');
       break;
     case "email":

@@ -8,7 +8,7 @@
 import { MatrixError } from "../api/errors";
 import { readImageInfo } from "../matrix/media/image-info";
 import { previewFromTags, type PageTags, type Preview } from "../matrix/media/open-graph";
-import { checkPreviewUrl, type UrlVerdict } from "../matrix/media/url-policy";
+import { checkOutboundUrl, type UrlVerdict } from "../matrix/media/url-policy";
 import type { Deps } from "./deps";
 import { uploadMedia } from "./media";
 import { sha256Hex } from "./random";
@@ -48,7 +48,7 @@ function upstreamError(message: string, status: 502 | 504 = 502): MatrixError {
 export async function previewUrl(deps: Deps, userId: string, rawUrl: string, ts: number | undefined): Promise<Preview> {
   const { policy } = deps.config.urlPreview;
   // Checked before the cache too, so a URL refused by today's configuration is never answered.
-  const verdict = checkPreviewUrl(rawUrl, policy);
+  const verdict = checkOutboundUrl(rawUrl, policy);
   if (!verdict.ok) throw refusal(verdict);
   const cacheKey = `url-preview/${await sha256Hex(verdict.url.href)}`;
   const cached = await deps.env.CACHE.get<CachedPreview>(cacheKey, "json").catch(() => null);
@@ -84,7 +84,7 @@ async function buildPreview(deps: Deps, userId: string, url: URL): Promise<Previ
 
 /** The page's image, within the same policy, cap and a deadline of its own; undefined when it cannot be had. */
 async function fetchImage(deps: Deps, userId: string, imageUrl: string): Promise<Preview | undefined> {
-  const verdict = checkPreviewUrl(imageUrl, deps.config.urlPreview.policy);
+  const verdict = checkOutboundUrl(imageUrl, deps.config.urlPreview.policy);
   if (!verdict.ok) return undefined;
   const { maxBytes, timeoutMs } = deps.config.urlPreview;
   const fetched = await fetchGuarded(deps, verdict.url, { maxBytes, deadline: deps.now() + timeoutMs, truncate: false });
@@ -157,7 +157,7 @@ async function fetchGuarded(deps: Deps, start: URL, opts: { maxBytes: number; de
       } catch {
         throw upstreamError("The URL redirects to an invalid location");
       }
-      const verdict = checkPreviewUrl(next, deps.config.urlPreview.policy);
+      const verdict = checkOutboundUrl(next, deps.config.urlPreview.policy);
       if (!verdict.ok) throw refusal({ ...verdict, kind: "refused" });
       url = verdict.url;
       continue;

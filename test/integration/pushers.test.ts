@@ -107,7 +107,35 @@ describe("pushers", () => {
     expect((await list(alice)).map((p) => p.pushkey)).toEqual(["other"]);
   });
 
-  it("accepts a plain-http gateway on the loopback interface only", async () => {
+  it("refuses gateways off the public internet unless PUSH_GATEWAY_ALLOW names them, and those PUSH_GATEWAY_DENY names", async () => {
+    const alice = await registerUser();
+    const setWith = (url: string, env: Record<string, string>) =>
+      call("POST", "/_matrix/client/v3/pushers/set", { token: alice.access_token, body: pusher({ pushkey: url, data: { url } }), envOverrides: env });
+    const byDefault = { PUSH_GATEWAY_ALLOW: "" };
+    for (const url of [
+      "https://10.1.2.3/_matrix/push/v1/notify",
+      "https://192.168.0.10:8443/_matrix/push/v1/notify",
+      "https://127.0.0.1/_matrix/push/v1/notify",
+      "http://127.0.0.1:8080/_matrix/push/v1/notify",
+      "https://[::1]/_matrix/push/v1/notify",
+      "https://localhost/_matrix/push/v1/notify",
+      "https://metadata.google.internal/_matrix/push/v1/notify",
+      "https://169.254.169.254/_matrix/push/v1/notify",
+    ]) {
+      const res = await setWith(url, byDefault);
+      expect(res.status, url).toBe(400);
+      expect(res.body.errcode, url).toBe("M_INVALID_PARAM");
+    }
+    expect((await setWith(GATEWAY, byDefault)).status).toBe(200);
+    expect((await setWith("https://10.1.2.3/_matrix/push/v1/notify", { PUSH_GATEWAY_ALLOW: "10.0.0.0/8" })).status).toBe(200);
+    const denied = await setWith("https://push.example.com/_matrix/push/v1/notify", { PUSH_GATEWAY_DENY: "*.example.com" });
+    expect(denied.status).toBe(400);
+    expect(denied.body.errcode).toBe("M_INVALID_PARAM");
+    // Nothing refused was stored.
+    expect((await list(alice)).map((p) => p.data.url).sort()).toEqual(["https://10.1.2.3/_matrix/push/v1/notify", GATEWAY]);
+  });
+
+  it("accepts a plain-http gateway on the loopback interface only (when loopback is allowed, as in these tests)", async () => {
     const alice = await registerUser();
     await setOk(alice, pusher({ data: { url: "http://127.0.0.1:8080/_matrix/push/v1/notify" } }));
     const res = await set(alice, pusher({ pushkey: "k2", data: { url: "http://push.example.org/_matrix/push/v1/notify" } }));

@@ -20,6 +20,8 @@ export default defineConfig({
           RATE_LIMIT_LOGIN_IP: "1000/60",
           RATE_LIMIT_LOGIN_ACCOUNT: "1000/60",
           RATE_LIMIT_REGISTER_IP: "1000/60",
+          // Test gateways listen on loopback; pushers.test.ts checks the default refuses them.
+          PUSH_GATEWAY_ALLOW: "127.0.0.1",
           TEST_MIGRATIONS: await readD1Migrations(`${root}migrations`),
         },
       },

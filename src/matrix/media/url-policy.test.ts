@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { inRange, ipOfHostname, parseIpRange, parseIpv6 } from "./ip-address";
-import { checkPreviewUrl, DEFAULT_URL_POLICY, parsePolicyList, type UrlPolicy } from "./url-policy";
+import { checkOutboundUrl, DEFAULT_URL_POLICY, parsePolicyList, type UrlPolicy } from "./url-policy";
 
-const refused = (url: string, policy: UrlPolicy = DEFAULT_URL_POLICY) => !checkPreviewUrl(url, policy).ok;
+const refused = (url: string, policy: UrlPolicy = DEFAULT_URL_POLICY) => !checkOutboundUrl(url, policy).ok;
 
 function policy(allow: string, deny = ""): UrlPolicy {
   const a = parsePolicyList(allow);
@@ -31,11 +31,11 @@ describe("IP ranges", () => {
   });
 });
 
-describe("checkPreviewUrl", () => {
+describe("checkOutboundUrl", () => {
   it("accepts public http(s) URLs", () => {
-    expect(checkPreviewUrl("https://matrix.org/blog", DEFAULT_URL_POLICY)).toMatchObject({ ok: true });
-    expect(checkPreviewUrl("http://93.184.215.14:8080/x", DEFAULT_URL_POLICY)).toMatchObject({ ok: true });
-    expect(checkPreviewUrl("https://[2606:4700::1111]/", DEFAULT_URL_POLICY)).toMatchObject({ ok: true });
+    expect(checkOutboundUrl("https://matrix.org/blog", DEFAULT_URL_POLICY)).toMatchObject({ ok: true });
+    expect(checkOutboundUrl("http://93.184.215.14:8080/x", DEFAULT_URL_POLICY)).toMatchObject({ ok: true });
+    expect(checkOutboundUrl("https://[2606:4700::1111]/", DEFAULT_URL_POLICY)).toMatchObject({ ok: true });
   });
 
   it("refuses other schemes, credentials and garbage", () => {

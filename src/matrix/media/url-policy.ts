@@ -1,7 +1,8 @@
 /**
- * Which URLs the URL preview may fetch (spec: Client-Server § Content repository, GET /preview_url,
- * which leaves the policy to the server). Stratus refuses everything that is not the public internet
- * unless configuration allows it, and is checked again on every redirect hop.
+ * Which URLs the server may fetch on a user's behalf: URL previews (spec: Client-Server § Content
+ * repository, GET /preview_url, which leaves the policy to the server; checked again on every
+ * redirect hop) and push gateways named by pushers (spec: POST /pushers/set, `data.url`). Stratus
+ * refuses everything that is not the public internet unless configuration allows it.
  *
  * A Worker cannot resolve a name before `fetch`, so names are judged by their text alone: IP
  * literals by their address, and names that can only mean the local machine or network
@@ -57,15 +58,15 @@ export type UrlVerdict = { ok: true; url: URL } | { ok: false; kind: "invalid" |
 const invalid = (reason: string): UrlVerdict => ({ ok: false, kind: "invalid", reason });
 const refused = (reason: string): UrlVerdict => ({ ok: false, kind: "refused", reason });
 
-export function checkPreviewUrl(input: string | URL, policy: UrlPolicy): UrlVerdict {
+export function checkOutboundUrl(input: string | URL, policy: UrlPolicy): UrlVerdict {
   let url: URL;
   try {
     url = new URL(input);
   } catch {
     return invalid("not a valid URL");
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return invalid("only http and https URLs can be previewed");
-  if (url.username || url.password) return invalid("URLs with credentials are not previewed");
+  if (url.protocol !== "http:" && url.protocol !== "https:") return invalid("only http and https URLs are fetched");
+  if (url.username || url.password) return invalid("URLs with credentials are not fetched");
   const host = url.hostname.toLowerCase().replace(/\.$/, "");
   if (!host) return invalid("the URL has no host");
 
@@ -80,7 +81,7 @@ export function checkPreviewUrl(input: string | URL, policy: UrlPolicy): UrlVerd
   if (host.startsWith("[") || /^[0-9.]+$/.test(host) || /^0x/i.test(host)) return refused("unrecognized address form");
   if (policy.denyHosts.some((p) => hostMatches(host, p))) return refused("the host is refused by configuration");
   if (policy.allowHosts.some((p) => hostMatches(host, p))) return { ok: true, url };
-  if (!host.includes(".")) return refused("single-label host names are not previewed");
+  if (!host.includes(".")) return refused("single-label host names are not fetched");
   if (LOCAL_SUFFIXES.some((s) => host === s || host.endsWith(`.${s}`))) return refused("the host name is local");
   return { ok: true, url };
 }

@@ -11,6 +11,7 @@ import { makeDeps } from "../../services/deps";
 import { badgeNotificationBody, eventNotificationBody, postToGateway } from "../../services/push-gateway";
 import { getPushRuleset } from "../../services/push-rules";
 import { getPushers, removeRejectedPushkeys, type Pusher } from "../../services/pushers";
+import { checkOutboundUrl } from "../../matrix/media/url-policy";
 import type { Sql } from "../sql";
 import { Cached } from "./d1-cache";
 import type { Notified, NotificationBook } from "./notifications";
@@ -142,6 +143,14 @@ export class PushDispatcher {
 
   private async sendInOrder(userId: string, rows: OutboxRow[]): Promise<void> {
     for (const row of rows) {
+      // The address policy of POST /pushers/set, again: it may have been narrowed since (config.ts).
+      const allowed = checkOutboundUrl(row.url, this.deps().config.pushGatewayPolicy);
+      if (!allowed.ok) {
+        // Not retried: the configuration, not the gateway, refuses it.
+        this.queue().done(row.id);
+        console.warn(JSON.stringify({ user_id: userId, app_id: row.app_id, error: `push gateway not contacted: ${allowed.reason}` }));
+        continue;
+      }
       const result = await postToGateway(row.url, row.body);
       if (!result.ok) {
         const outcome = this.queue().failed(row);

@@ -165,6 +165,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
     RATE_LIMIT_LOGIN_IP: "10000/60",
     RATE_LIMIT_LOGIN_ACCOUNT: "10000/60",
     RATE_LIMIT_REGISTER_IP: "10000/60",
+    // The push test's gateway listens on 127.0.0.1, which pushers may not name by default.
+    PUSH_GATEWAY_ALLOW: "127.0.0.1",
     WRANGLER_SEND_METRICS: "false",
     CI: "true",
     NO_COLOR: "1",
