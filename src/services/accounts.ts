@@ -4,6 +4,7 @@ import { deleteDevicesStatements, listDevices, upsertDeviceStatement } from "../
 import { devicesDeleted } from "./device-lists";
 import { refundRegistrationTokenStatement } from "../storage/d1/registration-tokens";
 import { deactivateUserStatement, getUser, insertUser, setPasswordHashStatement } from "../storage/d1/users";
+import { getDehydratedDevice } from "../storage/d1/dehydrated-devices";
 import type { Deps } from "./deps";
 import { hashPassword, verifyPassword } from "./passwords";
 import { randomDeviceId } from "./random";
@@ -98,6 +99,12 @@ export interface DeviceLoginInput {
 export async function startDeviceSession(deps: Deps, input: DeviceLoginInput): Promise<LoginResult> {
   const db = deps.env.DB;
   const deviceId = input.deviceId ?? randomDeviceId();
+  // The dehydrated device (MSC3814) holds no session: a client rehydrates it by reading its
+  // events, never by logging in as it, which would revoke nothing but let this login's tokens
+  // speak for a device other clients encrypt to while its owner is away.
+  if (input.deviceId !== undefined && (await getDehydratedDevice(db, input.userId))?.device_id === input.deviceId) {
+    throw new MatrixError("M_INVALID_PARAM", "This device_id belongs to the account's dehydrated device");
+  }
   const { tokens, statements } = await newTokenPair(deps, input.userId, deviceId, input.refreshToken);
   await db.batch([
     // Spec: logging in with an existing device_id invalidates any access token previously assigned to it.

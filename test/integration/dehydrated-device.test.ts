@@ -163,6 +163,22 @@ describe("PUT/GET/DELETE /dehydrated_device", () => {
     expect(viaDevices.status).toBe(200);
     expect((await call("GET", `${PREFIX}/dehydrated_device`, { token: alice.access_token })).status).toBe(404);
   });
+
+  it("nobody logs in as the dehydrated device: a login naming its id is refused and the device stays", async () => {
+    const alice = await registerUser();
+    const { body } = await dehydratedBody(alice);
+    await putOk(alice, body);
+    const login = await call("POST", `${V3}/login`, {
+      body: { type: "m.login.password", identifier: { type: "m.id.user", user: alice.username }, password: alice.password, device_id: body.device_id },
+    });
+    expect(login.status).toBe(400);
+    expect(login.body.errcode).toBe("M_INVALID_PARAM");
+    const still = await call("GET", `${PREFIX}/dehydrated_device`, { token: alice.access_token });
+    expect(still.status).toBe(200);
+    expect(still.body.device_id).toBe(body.device_id);
+    // Its keys are untouched too.
+    expect(Object.keys((await queryKeys(alice, { [alice.user_id]: [] })).body.device_keys[alice.user_id])).toContain(body.device_id);
+  });
 });
 
 /** Device keys for the dehydrated device, signed by `signer` under the device's key id. */
