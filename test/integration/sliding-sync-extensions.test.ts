@@ -64,6 +64,24 @@ describe("sliding sync: to_device and e2ee extensions", () => {
     expect(toDeviceNs(await pending)).toEqual(["second"]);
   });
 
+  it("to_device `limit` caps each response; the rest follow in order, each message once", async () => {
+    const alice = await registerUser();
+    const bob = await registerUser();
+    for (const n of ["m1", "m2", "m3", "m4", "m5"]) await sendToDevice(alice, bob, n);
+    const conn = new SlidingConnection(bob.access_token, { conn_id: "limited", extensions: { to_device: { enabled: true, limit: 2 } } });
+    const seen: string[] = [];
+    let since: string | undefined;
+    for (let i = 0; i < 4; i++) {
+      conn.body = { conn_id: "limited", extensions: { to_device: { enabled: true, limit: 2, ...(since ? { since } : {}) } } };
+      const body = await conn.next();
+      const ns = toDeviceNs(body);
+      expect(ns.length).toBeLessThanOrEqual(2);
+      seen.push(...ns);
+      since = body.extensions.to_device.next_batch;
+    }
+    expect(seen).toEqual(["m1", "m2", "m3", "m4", "m5"]);
+  });
+
   it("e2ee reports one-time key counts, fallback key types and device-list changes of users sharing a room", async () => {
     const alice = await registerUser();
     const bob = await registerUser();

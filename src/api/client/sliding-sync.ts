@@ -119,7 +119,9 @@ export function registerSlidingSyncRoutes(app: Hono<AppEnv>): void {
         lists: Object.fromEntries(Object.entries(b.lists ?? {}).map(([name, l]) => [name, { ...config(l), ranges: l.ranges, filters: filters(l.filters) }])),
         roomSubscriptions: Object.fromEntries(Object.entries(b.room_subscriptions ?? {}).map(([roomId, s]) => [roomId, config(s)])),
         extensions: {
-          toDevice: ext.to_device?.enabled ? { since: ext.to_device.since === undefined ? undefined : Number(ext.to_device.since) } : undefined,
+          toDevice: ext.to_device?.enabled
+            ? { since: ext.to_device.since === undefined ? undefined : Number(ext.to_device.since), limit: ext.to_device.limit }
+            : undefined,
           e2ee: ext.e2ee?.enabled === true,
           accountData: enabledScope(ext.account_data),
           receipts: enabledScope(ext.receipts),

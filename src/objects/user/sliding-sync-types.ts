@@ -51,7 +51,8 @@ export interface SlidingSyncRequest {
   lists: Record<string, ListRequest>;
   roomSubscriptions: Record<string, RoomConfig>;
   extensions: {
-    toDevice?: { since?: number };
+    /** MSC3885: `limit` caps the messages per response (at most the 100 /sync sends). */
+    toDevice?: { since?: number; limit?: number };
     e2ee?: boolean;
     accountData?: ExtensionScope;
     receipts?: ExtensionScope;

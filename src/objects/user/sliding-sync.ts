@@ -217,7 +217,7 @@ export class SlidingSyncEngine {
       const toDevice = req.extensions.toDevice;
       if (toDevice) {
         // As in /sync (to-device.ts): `since` acknowledges what an earlier response carried.
-        const events = this.deps.toDevice().take(req.deviceId, toDevice.since);
+        const events = this.deps.toDevice().take(req.deviceId, toDevice.since, toDevice.limit);
         result.extensions.toDevice = { nextBatch: String(this.store.maxPos()), events };
       }
       return result;

@@ -101,19 +101,24 @@ export class ToDeviceInbox {
 
   /**
    * The messages for one sync of the device: first deletes those acknowledged by `since`, then
-   * returns the oldest TO_DEVICE_PER_SYNC left, stamping the ones sent for the first time (see
+   * returns the oldest `limit` (at most TO_DEVICE_PER_SYNC) left, stamping the ones sent for the first time (see
    * the file comment). Call it before the sync reads its `next_batch`, so that covers the stamp.
    */
-  take(deviceId: string, since: number | undefined): ToDeviceEvent[] {
+  take(deviceId: string, since: number | undefined, limit = TO_DEVICE_PER_SYNC): ToDeviceEvent[] {
     if (this.empty.has(deviceId)) return [];
+    let deleted = 0;
     const taken = this.sql.transaction(() => {
       if (since !== undefined) {
-        this.sql.run("DELETE FROM to_device WHERE device_id = ? AND delivered_pos IS NOT NULL AND delivered_pos <= ?", deviceId, since);
+        deleted = this.sql.all(
+          "DELETE FROM to_device WHERE device_id = ? AND delivered_pos IS NOT NULL AND delivered_pos <= ? RETURNING seq",
+          deviceId,
+          since,
+        ).length;
       }
       const rows = this.sql.all<InboxRow>(
         "SELECT seq, sender, type, content, delivered_pos FROM to_device WHERE device_id = ? ORDER BY seq LIMIT ?",
         deviceId,
-        TO_DEVICE_PER_SYNC,
+        Math.min(limit, TO_DEVICE_PER_SYNC),
       );
       const last = rows[rows.length - 1];
       if (last && rows.some((r) => r.delivered_pos === null)) {
@@ -122,7 +127,9 @@ export class ToDeviceInbox {
       }
       return rows.map((r) => ({ sender: r.sender, type: r.type, content: JSON.parse(r.content) as JsonObject }));
     });
-    if (taken.length === 0) this.empty.add(deviceId);
+    // Known empty only when this call changed nothing: a take inside a caller's transaction that
+    // later rolls back must not leave the deleted rows behind a stale "empty".
+    if (taken.length === 0 && deleted === 0) this.empty.add(deviceId);
     return taken;
   }
 
