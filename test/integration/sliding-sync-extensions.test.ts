@@ -162,4 +162,29 @@ describe("sliding sync: account_data, receipts and typing extensions", () => {
     expect(fresh.extensions.receipts.rooms[roomId].content[eventId]["m.read"][bob.user_id]).toBeDefined();
     expect(fresh.extensions.typing.rooms[roomId].content.user_ids).toEqual([bob.user_id]);
   });
+
+  it("a receipt made while its room was out of range arrives when the room comes back", async () => {
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const older = await createRoom(alice, { name: "Older", preset: "public_chat" });
+    await joinOk(bob, older);
+    const eventId = await sendOk(alice, older, "read me later");
+    const newer = await createRoom(alice, { name: "Newer", preset: "public_chat" });
+    await sendOk(alice, newer, "most recent");
+    const ext = { receipts: { enabled: true } };
+    // The window holds only the most recent room, then both.
+    const conn = new SlidingConnection(alice.access_token, { ...listBody([[0, 0]]), conn_id: "window", extensions: ext });
+    const wide = { ...listBody([[0, 1]]), conn_id: "window", extensions: ext };
+    await conn.next(0, wide);
+    const narrow = await conn.next(0, { ...listBody([[0, 0]]), conn_id: "window", extensions: ext });
+    expect(Object.keys(narrow.rooms ?? {})).not.toContain(older);
+
+    expect((await call("POST", roomPath(older, `/receipt/m.read/${enc(eventId)}`), { token: bob.access_token, body: {} })).status).toBe(200);
+    // Out of range: not sent.
+    const meanwhile = await conn.next(300, { ...listBody([[0, 0]]), conn_id: "window", extensions: ext });
+    expect(meanwhile.extensions.receipts.rooms[older]).toBeUndefined();
+    // Back in range: the missed receipt comes with it.
+    const back = await conn.next(0, wide);
+    expect(back.extensions.receipts.rooms[older]?.content[eventId]?.["m.read"]?.[bob.user_id]).toBeDefined();
+  });
 });

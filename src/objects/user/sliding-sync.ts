@@ -136,14 +136,22 @@ export class SlidingSyncEngine {
         writes.push({ roomId, live: true, sentPos: upTo, membership: prev.membership, config: prev.config });
       }
     }
-    // Rooms the client had live that changed while out of range: remember what it has.
+    // Rooms the client had live that changed while out of range — events, or receipts and typing —
+    // remember what it has, so their return brings what it missed.
     for (const [roomId, prev] of held) {
-      if (prev.live && !lists.configs.has(roomId) && news.rooms.has(roomId)) {
+      if (prev.live && !lists.configs.has(roomId) && (news.rooms.has(roomId) || news.ephemeralRooms.has(roomId))) {
         writes.push({ roomId, live: false, sentPos: since!, membership: prev.membership, config: prev.config });
       }
     }
+    // Rooms back in range that the client last had at an older position: their receipts and
+    // typing since then (MSC4186 § Receipts extension: the changes the client has not seen).
+    const returning = new Map<string, number>();
+    for (const roomId of lists.configs.keys()) {
+      const prev = held.get(roomId);
+      if (prev && !prev.live && result.rooms[roomId]?.initial !== true) returning.set(roomId, prev.sent_pos);
+    }
 
-    const extensionNews = this.extensions(req, result, lists, news, since);
+    const extensionNews = this.extensions(req, result, lists, news, since, returning);
     const listCounts = JSON.stringify(lists.counts);
     const hasNews = Object.keys(result.rooms).length > 0 || extensionNews || listCounts !== from?.list_counts;
     return { result, upTo, listCounts, writes, hasNews };
@@ -161,7 +169,14 @@ export class SlidingSyncEngine {
   }
 
   /** Fills the extensions the request enables; true when one has something new. */
-  private extensions(req: SlidingSyncRequest, result: SlidingSyncResult, lists: ListsOutcome, news: RowNews, since: number | undefined): boolean {
+  private extensions(
+    req: SlidingSyncRequest,
+    result: SlidingSyncResult,
+    lists: ListsOutcome,
+    news: RowNews,
+    since: number | undefined,
+    returning: ReadonlyMap<string, number>,
+  ): boolean {
     const ext = req.extensions;
     let any = false;
     const isNew = (roomId: string) => since === undefined || result.rooms[roomId]?.initial === true;
@@ -192,9 +207,10 @@ export class SlidingSyncEngine {
       const typing: Record<string, JsonObject> = {};
       for (const roomId of new Set([...receiptRooms, ...typingRooms])) {
         const whole = isNew(roomId);
-        if (!whole && !news.ephemeralRooms.has(roomId)) continue;
+        const from = returning.get(roomId) ?? since;
+        if (!whole && !returning.has(roomId) && !news.ephemeralRooms.has(roomId)) continue;
         if (this.store.getRoom(roomId)?.membership !== "join") continue;
-        const events = this.ephemeral.forRoom(roomId, since, whole);
+        const events = this.ephemeral.forRoom(roomId, from, whole);
         const typingEvent = events.find((e) => e.type === "m.typing");
         if (typingEvent && typingRooms.has(roomId)) typing[roomId] = typingEvent;
         const merged = mergeReceipts(events.filter((e) => e.type === "m.receipt"));
