@@ -14,6 +14,7 @@ import type { DeviceKeyCounts } from "./e2ee-keys";
 import type { Deps } from "./deps";
 import { roomToken } from "./pagination-tokens";
 import { roomStub } from "./rooms";
+import { memberEventsOfRooms } from "../storage/d1/rooms";
 import { accountDataForSync } from "./account-data";
 import type { PresenceState } from "../objects/user/presence";
 import { visiblePresence } from "./presence";
@@ -60,16 +61,41 @@ function timelineWire(t: TimelineSection): JsonObject {
 }
 
 /**
- * Rooms whose state a client that doesn't lazy-load members needs in full: member events are not
- * copied into every user's object, so they come from the room, one call per such room.
+ * Member lists for the rooms whose state a client that doesn't lazy-load members needs in full
+ * (member events are not copied into every user's object): one D1 query for all of them, from the
+ * events the room objects store beside the membership index (migration 0012); a room with rows
+ * older than that is asked directly. So an initial sync makes no call per room
+ * (docs/design/sync.md § Member lists).
  */
-async function addFullMembers(deps: Deps, userId: string, roomId: string, state: ClientEvent[], timeline: ClientEvent[], filter: RoomEventFilter | undefined): Promise<ClientEvent[]> {
-  if (!filterAllowsEvent(filter, { type: "m.room.member", hasUrl: false, roomId })) return state;
-  const page = await roomStub(deps, roomId).members(userId, {});
-  if (!page.ok) return state;
+async function memberLists(deps: Deps, userId: string, roomIds: string[]): Promise<Map<string, ClientEvent[]>> {
+  const now = deps.now();
+  const stored = await memberEventsOfRooms(deps.env.DB, roomIds);
+  const out = new Map<string, ClientEvent[]>();
+  for (const [roomId, events] of stored) {
+    out.set(
+      roomId,
+      events.map((json) => {
+        const ev = JSON.parse(json) as ClientEvent;
+        return { ...ev, unsigned: { ...(ev.unsigned ?? {}), age: Math.max(0, now - ev.origin_server_ts) } };
+      }),
+    );
+  }
+  await Promise.all(
+    roomIds
+      .filter((roomId) => !out.has(roomId))
+      .map(async (roomId) => {
+        const page = await roomStub(deps, roomId).members(userId, {});
+        if (page.ok) out.set(roomId, page.value);
+      }),
+  );
+  return out;
+}
+
+function withMembers(members: ClientEvent[] | undefined, state: ClientEvent[], timeline: ClientEvent[], filter: RoomEventFilter | undefined): ClientEvent[] {
+  if (!members) return state;
   const have = new Set([...state, ...timeline].map((e) => e.event_id));
   const allowed = (e: ClientEvent) => filterAllowsEvent(filter, { type: e.type, sender: e.sender, hasUrl: false });
-  return [...state, ...page.value.filter((e) => !have.has(e.event_id) && allowed(e))];
+  return [...state, ...members.filter((e) => !have.has(e.event_id) && allowed(e))];
 }
 
 /** Events of a section that its filter lets through, at most `limit` of them (the newest). */
@@ -115,12 +141,16 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
   const accountData = await accountDataForSync(deps, userId, since === undefined ? undefined : result.accountData);
 
   const join: JsonObject = {};
+  const needMembers = lazy
+    ? []
+    : Object.entries(result.join)
+        .filter(([roomId, room]) => (since === undefined || room.newlyJoined || params.fullState) && filterAllowsEvent(params.filter.state, { type: "m.room.member", hasUrl: false, roomId }))
+        .map(([roomId]) => roomId);
+  const members = await memberLists(deps, userId, needMembers);
   await Promise.all(
     Object.entries(result.join).map(async ([roomId, room]) => {
       let state = room.state;
-      if (!lazy && (since === undefined || room.newlyJoined || params.fullState)) {
-        state = await addFullMembers(deps, userId, roomId, state, room.timeline.events, params.filter.state);
-      }
+      if (members.has(roomId)) state = withMembers(members.get(roomId), state, room.timeline.events, params.filter.state);
       join[roomId] = {
         timeline: timelineWire({ ...room.timeline, events: project(room.timeline.events) }),
         state: { events: project(state) as unknown as JsonObject[] },

@@ -3,7 +3,7 @@
  * the section it names, as an inline filter and as an uploaded filter id.
  */
 import { describe, expect, it } from "vitest";
-import { call, registerUser } from "./helpers";
+import { call, registerUser, testEnv } from "./helpers";
 import { createRoom, enc, joinOk, roomPath, send, sendOk, type TestUser } from "./room-helpers";
 
 async function syncWith(user: TestUser, filter: unknown, since?: string, timeout = 0): Promise<any> {
@@ -183,6 +183,54 @@ describe("/sync filters", () => {
     // Without lazy loading, the initial sync carries every member.
     const full = await syncWith(alice, { room: { timeline: { limit: 1 } } });
     expect(members(full.rooms.join[roomId])).toEqual([alice.user_id, bob.user_id, carol.user_id].sort());
+  });
+
+  it("without lazy loading, an initial sync's member lists are current: renames, leaves and redacted member events", async () => {
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const carol = await registerUser();
+    const roomId = await createRoom(alice, { preset: "public_chat" });
+    await joinOk(bob, roomId);
+    await joinOk(carol, roomId);
+    const rename = await call("PUT", roomPath(roomId, `/state/m.room.member/${enc(bob.user_id)}`), {
+      token: bob.access_token,
+      body: { membership: "join", displayname: "Bobby" },
+    });
+    expect(rename.status).toBe(200);
+    const carolRename = await call("PUT", roomPath(roomId, `/state/m.room.member/${enc(carol.user_id)}`), {
+      token: carol.access_token,
+      body: { membership: "join", displayname: "rude name" },
+    });
+    expect(carolRename.status).toBe(200);
+    const redact = await call("PUT", roomPath(roomId, `/redact/${enc(carolRename.body.event_id)}/r1`), { token: alice.access_token, body: {} });
+    expect(redact.status).toBe(200);
+    await sendOk(alice, roomId, "after the redaction");
+
+    const full = await syncUntil(alice, { room: { timeline: { limit: 1 } } }, (b) => bodies(b.rooms?.join?.[roomId] ?? { timeline: { events: [] } }).includes("after the redaction"));
+    const member = (userId: string) => full.rooms.join[roomId].state.events.find((e: any) => e.type === "m.room.member" && e.state_key === userId);
+    expect(member(bob.user_id).content).toMatchObject({ membership: "join", displayname: "Bobby" });
+    expect(member(carol.user_id).event_id).toBe(carolRename.body.event_id);
+    expect(member(carol.user_id).content).toEqual({ membership: "join" });
+    expect(member(carol.user_id).unsigned.redacted_because.event_id).toBe(redact.body.event_id);
+    expect(member(carol.user_id).unsigned.age).toEqual(expect.any(Number));
+
+    expect((await call("POST", roomPath(roomId, "/leave"), { token: bob.access_token, body: {} })).status).toBe(200);
+    const later = await syncWith(alice, { room: { timeline: { limit: 1 } } });
+    const bobNow = later.rooms.join[roomId].state.events.find((e: any) => e.type === "m.room.member" && e.state_key === bob.user_id);
+    expect(bobNow?.content.membership ?? later.rooms.join[roomId].timeline.events.find((e: any) => e.state_key === bob.user_id)?.content.membership).toBe("leave");
+  });
+
+  it("a room whose membership rows predate stored member events still gets its full member list", async () => {
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const roomId = await createRoom(alice, { preset: "public_chat" });
+    await joinOk(bob, roomId);
+    // As a deployment upgraded from before migration 0012 has them.
+    await testEnv.DB.prepare("UPDATE room_memberships SET event = NULL WHERE room_id = ? AND user_id = ?").bind(roomId, bob.user_id).run();
+    await sendOk(alice, roomId, "the timeline's one event");
+    const full = await syncUntil(alice, { room: { timeline: { limit: 1 } } }, (b) => bodies(b.rooms?.join?.[roomId] ?? { timeline: { events: [] } }).includes("the timeline's one event"));
+    const members = full.rooms.join[roomId].state.events.filter((e: any) => e.type === "m.room.member").map((e: any) => e.state_key).sort();
+    expect(members).toEqual([alice.user_id, bob.user_id].sort());
   });
 
   it("event_fields keeps only the named fields of room events", async () => {

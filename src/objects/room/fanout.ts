@@ -19,14 +19,25 @@ const SUMMARY_FIELDS: Record<string, (content: Record<string, unknown>) => RoomS
   "m.room.create": (c) => ({ room_type: typeof c.type === "string" ? c.type : null }),
 };
 
-export function fanoutStatements(db: D1Database, roomId: string, events: RoomEvent[], joinedMembers: number, now: number): D1PreparedStatement[] {
+/**
+ * `memberJson`: a member event as `/members` shows it, stored with its index row so that initial
+ * syncs can read member lists from D1 (migration 0012).
+ */
+export function fanoutStatements(
+  db: D1Database,
+  roomId: string,
+  events: RoomEvent[],
+  joinedMembers: number,
+  now: number,
+  memberJson: (ev: RoomEvent) => string | null,
+): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
   const summary: RoomSummaryUpdate = {};
   for (const ev of events) {
     if (typeof ev.state_key !== "string") continue;
     if (ev.type === "m.room.member" && typeof ev.content.membership === "string") {
       statements.push(
-        upsertMembershipStatement(db, { roomId, userId: ev.state_key, membership: ev.content.membership, eventId: ev.event_id, sender: ev.sender, now }),
+        upsertMembershipStatement(db, { roomId, userId: ev.state_key, membership: ev.content.membership, eventId: ev.event_id, sender: ev.sender, now, event: memberJson(ev) }),
       );
     }
     const field = SUMMARY_FIELDS[ev.type];

@@ -16,6 +16,7 @@ import { makeDeps } from "../../services/deps";
 import { randomToken } from "../../services/random";
 import { getSigningKey } from "../../services/server-keys";
 import { fanoutStatements } from "./fanout";
+import { updateMemberEventStatement } from "../../storage/d1/rooms";
 import { DeliveryPlanner } from "./delivery";
 import type { UserDurableObject } from "../user/user-object";
 import type { EphemeralDelivery } from "../user/stream-types";
@@ -67,7 +68,26 @@ export class RoomDurableObject extends DurableObject<Env> {
         if (update) this.announceTyping(update);
       }
     }
-    const statements = fanoutStatements(this.env.DB, roomId, events, this.store.countMembers("join"), Date.now());
+    const reader = this.reader();
+    // Member events go to D1 as /members shows them, without `age` (added when read).
+    const memberJson = (eventId: string): string | null => {
+      const stored = this.store.getEvent(eventId);
+      if (!stored) return null;
+      const ev = reader.format(stored);
+      if (ev.unsigned) delete ev.unsigned.age;
+      return JSON.stringify(ev);
+    };
+    const statements = fanoutStatements(this.env.DB, roomId, events, this.store.countMembers("join"), Date.now(), (ev) => memberJson(ev.event_id));
+    // A redacted member event changes in place: its D1 copy follows (the statement only touches a
+    // row whose current event it is).
+    for (const ev of events) {
+      if (ev.type !== "m.room.redaction") continue;
+      const target = typeof ev.content.redacts === "string" ? ev.content.redacts : ev.redacts;
+      const stored = target === undefined ? undefined : this.store.getEvent(target);
+      if (stored?.event.type !== "m.room.member") continue;
+      const json = memberJson(target!);
+      if (json) statements.push(updateMemberEventStatement(this.env.DB, roomId, target!, json));
+    }
     if (statements.length) await this.env.DB.batch(statements);
     this.ctx.waitUntil(this.pump());
   }

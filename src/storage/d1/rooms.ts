@@ -58,16 +58,42 @@ export function setRoomPublic(db: D1Database, roomId: string, isPublic: boolean)
 
 export function upsertMembershipStatement(
   db: D1Database,
-  m: { roomId: string; userId: string; membership: string; eventId: string; sender: string; now: number },
+  m: { roomId: string; userId: string; membership: string; eventId: string; sender: string; now: number; event: string | null },
 ): D1PreparedStatement {
   // A new membership event un-forgets the room (spec: POST /forget applies to the current membership).
   return db
     .prepare(
-      `INSERT INTO room_memberships (room_id, user_id, membership, event_id, sender, updated_ts, forgotten) VALUES (?, ?, ?, ?, ?, ?, 0)
+      `INSERT INTO room_memberships (room_id, user_id, membership, event_id, sender, updated_ts, forgotten, event) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
        ON CONFLICT (room_id, user_id) DO UPDATE SET membership = excluded.membership, event_id = excluded.event_id,
-         sender = excluded.sender, updated_ts = excluded.updated_ts, forgotten = 0`,
+         sender = excluded.sender, updated_ts = excluded.updated_ts, forgotten = 0, event = excluded.event`,
     )
-    .bind(m.roomId, m.userId, m.membership, m.eventId, m.sender, m.now);
+    .bind(m.roomId, m.userId, m.membership, m.eventId, m.sender, m.now, m.event);
+}
+
+/** A member event changed in place (redacted): its stored copy follows, if it is still the current one. */
+export function updateMemberEventStatement(db: D1Database, roomId: string, eventId: string, event: string): D1PreparedStatement {
+  return db.prepare("UPDATE room_memberships SET event = ? WHERE room_id = ? AND event_id = ?").bind(event, roomId, eventId);
+}
+
+/**
+ * The member events (client format, as stored by the room object) of several rooms in one query.
+ * A room is left out when any of its rows predates the stored events (migration 0012): the caller
+ * asks that room's object instead.
+ */
+export async function memberEventsOfRooms(db: D1Database, roomIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (roomIds.length === 0) return out;
+  const { results } = await db
+    .prepare("SELECT room_id, event FROM room_memberships WHERE room_id IN (SELECT value FROM json_each(?))")
+    .bind(JSON.stringify(roomIds))
+    .all<{ room_id: string; event: string | null }>();
+  const incomplete = new Set<string>();
+  for (const r of results) {
+    if (r.event === null) incomplete.add(r.room_id);
+    else out.set(r.room_id, [...(out.get(r.room_id) ?? []), r.event]);
+  }
+  for (const roomId of incomplete) out.delete(roomId);
+  return out;
 }
 
 export async function roomsForUser(db: D1Database, userId: string, membership: string): Promise<string[]> {
