@@ -172,15 +172,17 @@ export async function applyKeyUpload(deps: Deps, session: KeysSession, prepared:
       }
       throw new MatrixError("M_UNKNOWN_TOKEN", "This device has been deleted", { soft_logout: false });
     }
-    // Every accepted device_keys upload notifies, changed or not: a retry after a failed fan-out
-    // then completes it.
-    await notifyDeviceListChange(deps, session.userId);
   }
   if (oneTimeKeys.length) await storeOneTimeKeys(deps, session, oneTimeKeys, existing);
   if (fallback.length > 0) {
     await db.batch(fallback.map((k) => putFallbackKeyStatement(db, { userId: session.userId, deviceId: session.deviceId, ...k })));
   }
   if (oneTimeKeys.length > 0 || fallback.length > 0) await keyCountsChanged(deps, [session.userId]);
+  // Last, once every key is stored: the notification wakes the uploader's own long-poll, whose
+  // answer must already count the new one-time keys, or the client uploads another batch.
+  // Every accepted device_keys upload notifies, changed or not: a retry after a failed fan-out
+  // then completes it.
+  if (deviceKeysJson !== undefined) await notifyDeviceListChange(deps, session.userId);
 }
 
 /**

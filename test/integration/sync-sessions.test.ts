@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { call, loginOk, PASSWORD, registerUser, sleep } from "./helpers";
-import { signedKey, deviceSigningKey, uploadKeysOk, V3 } from "./e2ee-helpers";
+import { deviceKeys, deviceSigningKey, signedKey, uploadKeysOk, V3 } from "./e2ee-helpers";
 
 type Login = { user_id: string; access_token: string; device_id: string; refresh_token?: string };
 
@@ -163,6 +163,21 @@ describe("key counts in /sync follow uploads, claims and deleted devices", () =>
     // No one-time key left: the fallback key is handed out and no longer unused.
     await claim();
     expect(await counts(alice)).toEqual({ otk: { signed_curve25519: 0 }, fallback: [] });
+  });
+
+  it("the long-poll an upload wakes already counts the uploaded one-time keys (else the client uploads another batch)", async () => {
+    const alice = await registerUser();
+    const own = await deviceSigningKey(alice);
+    const since = (await syncWith(alice.access_token)).body.next_batch;
+    const poll = syncWith(alice.access_token, `since=${since}&timeout=10000`);
+    await sleep(100);
+    await uploadKeysOk(alice, {
+      device_keys: await deviceKeys(alice, own),
+      one_time_keys: { "signed_curve25519:AAAA": await signedKey(own, "a1"), "signed_curve25519:AAAB": await signedKey(own, "a2") },
+    });
+    const woken = await poll;
+    expect(woken.status).toBe(200);
+    expect(woken.body.device_one_time_keys_count).toEqual({ signed_curve25519: 2 });
   });
 
   it("a device logged out and logged in again under the same id starts with no keys", async () => {
