@@ -142,8 +142,23 @@ async function health(baseUrl: string): Promise<{ status: number; body: string }
   }
 }
 
-/** Starts a homeserver and resolves once GET /health answers 200. */
+/**
+ * Starts a homeserver and resolves once GET /health answers 200. wrangler dev picks free ports for
+ * its internal sockets itself, and two servers starting at once (parallel test files) can pick the
+ * same one: it then exits with "Address already in use" before it is ready. That start is retried,
+ * twice at most; any other failure is not.
+ */
 export async function startServer(options: ServerOptions = {}): Promise<ServerHandle> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/exited .* before it was ready[\s\S]*Address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startServerOnce(options: ServerOptions): Promise<ServerHandle> {
   const port = options.port ?? (await freePort());
   const stateDir = options.stateDir ?? makeStateDir();
   const serverName = options.serverName ?? `localhost:${port}`;
