@@ -91,8 +91,8 @@ async function memberLists(deps: Deps, userId: string, roomIds: string[]): Promi
   return out;
 }
 
-function withMembers(members: ClientEvent[] | undefined, state: ClientEvent[], timeline: ClientEvent[], filter: RoomEventFilter | undefined): ClientEvent[] {
-  if (!members) return state;
+/** A room's state plus the member events that are in neither it nor the timeline, as the state filter allows. */
+function withMembers(members: ClientEvent[], state: ClientEvent[], timeline: ClientEvent[], filter: RoomEventFilter | undefined): ClientEvent[] {
   const have = new Set([...state, ...timeline].map((e) => e.event_id));
   const allowed = (e: ClientEvent) => filterAllowsEvent(filter, { type: e.type, sender: e.sender, hasUrl: false });
   return [...state, ...members.filter((e) => !have.has(e.event_id) && allowed(e))];
@@ -147,22 +147,20 @@ export async function sync(deps: Deps, params: SyncParams): Promise<JsonObject> 
         .filter(([roomId, room]) => (since === undefined || room.newlyJoined || params.fullState) && filterAllowsEvent(params.filter.state, { type: "m.room.member", hasUrl: false, roomId }))
         .map(([roomId]) => roomId);
   const members = await memberLists(deps, userId, needMembers);
-  await Promise.all(
-    Object.entries(result.join).map(async ([roomId, room]) => {
-      let state = room.state;
-      if (members.has(roomId)) state = withMembers(members.get(roomId), state, room.timeline.events, params.filter.state);
-      join[roomId] = {
-        timeline: timelineWire({ ...room.timeline, events: project(room.timeline.events) }),
-        state: { events: project(state) as unknown as JsonObject[] },
-        summary: { "m.heroes": room.summary.heroes, "m.joined_member_count": room.summary.joined, "m.invited_member_count": room.summary.invited },
-        // Counts from the user's push rules and read receipts (objects/user/notifications.ts).
-        unread_notifications: { ...room.unread.room },
-        ...(room.unread.threads ? { unread_thread_notifications: room.unread.threads as unknown as JsonObject } : {}),
-        ephemeral: { events: filtered((room.ephemeral ?? []) as { type: string }[], roomFilter?.ephemeral, roomId) as JsonObject[] },
-        account_data: { events: filtered(accountData.rooms[roomId] ?? [], roomFilter?.accountData, roomId) as unknown as JsonObject[] },
-      };
-    }),
-  );
+  for (const [roomId, room] of Object.entries(result.join)) {
+    const roomMembers = members.get(roomId);
+    const state = roomMembers ? withMembers(roomMembers, room.state, room.timeline.events, params.filter.state) : room.state;
+    join[roomId] = {
+      timeline: timelineWire({ ...room.timeline, events: project(room.timeline.events) }),
+      state: { events: project(state) as unknown as JsonObject[] },
+      summary: { "m.heroes": room.summary.heroes, "m.joined_member_count": room.summary.joined, "m.invited_member_count": room.summary.invited },
+      // Counts from the user's push rules and read receipts (objects/user/notifications.ts).
+      unread_notifications: { ...room.unread.room },
+      ...(room.unread.threads ? { unread_thread_notifications: room.unread.threads as unknown as JsonObject } : {}),
+      ephemeral: { events: filtered((room.ephemeral ?? []) as { type: string }[], roomFilter?.ephemeral, roomId) as JsonObject[] },
+      account_data: { events: filtered(accountData.rooms[roomId] ?? [], roomFilter?.accountData, roomId) as unknown as JsonObject[] },
+    };
+  }
   const invite: JsonObject = {};
   for (const [roomId, events] of Object.entries(result.invite)) invite[roomId] = { invite_state: { events } };
   const knock: JsonObject = {};
